@@ -29,4 +29,4 @@ func (d demote) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (d demote) WithAttrs(as []slog.Attr) slog.Handler { return demote{d.h.WithAttrs(as)} }
-func (d demote) WithGroup(n string) slog.Handler      { return demote{d.h.WithGroup(n)} }
+func (d demote) WithGroup(n string) slog.Handler       { return demote{d.h.WithGroup(n)} }
