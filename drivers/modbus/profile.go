@@ -1,7 +1,6 @@
 package modbus
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 
@@ -125,9 +124,21 @@ type Register struct {
 	Lines map[string]int `yaml:"-"`
 }
 
-// UnmarshalYAML records the lines of the entry and its fields.
+// UnmarshalYAML records the lines of the entry and its fields, and rejects
+// keys that are not fields of a register or of its repeats (yaml.v3 does not
+// carry KnownFields into custom unmarshalers).
 func (r *Register) UnmarshalYAML(n *yaml.Node) error {
 	type plain Register
+	if err := checkKeys(n, registerKeys); err != nil {
+		return err
+	}
+	if rep := mapValue(n, "repeat"); rep != nil && rep.Kind == yaml.SequenceNode {
+		for _, item := range rep.Content {
+			if err := checkKeys(item, repeatKeys); err != nil {
+				return err
+			}
+		}
+	}
 	if err := n.Decode((*plain)(r)); err != nil {
 		return err
 	}
@@ -136,13 +147,63 @@ func (r *Register) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// UnmarshalYAML records the line of the range.
+// UnmarshalYAML records the line of the range and rejects unknown keys.
 func (r *Range) UnmarshalYAML(n *yaml.Node) error {
 	type plain Range
+	if err := checkKeys(n, rangeKeys); err != nil {
+		return err
+	}
 	if err := n.Decode((*plain)(r)); err != nil {
 		return err
 	}
 	r.Line = n.Line
+	return nil
+}
+
+var (
+	registerKeys = keySet("point", "register", "address", "type", "order", "length", "bit",
+		"scale", "offset", "unit", "invalid", "min", "max", "enum", "repeat")
+	repeatKeys = keySet("var", "count", "stride", "from")
+	rangeKeys  = keySet("register", "start", "end")
+)
+
+func keySet(keys ...string) map[string]bool {
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
+}
+
+// checkKeys reports the first key of mapping n that is not in known, in
+// the form yaml.v3 uses for its own unknown-field errors.
+func checkKeys(n *yaml.Node, known map[string]bool) error {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	var errs []string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if !known[k.Value] {
+			errs = append(errs, fmt.Sprintf("line %d: field %s not found", k.Line, k.Value))
+		}
+	}
+	if errs != nil {
+		return &yaml.TypeError{Errors: errs}
+	}
+	return nil
+}
+
+// mapValue returns the value of key in mapping n, or nil.
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
 	return nil
 }
 
@@ -203,14 +264,4 @@ func normaliseType(t Type) Type {
 		return Bit
 	}
 	return t
-}
-
-// decodeYAML decodes data strictly (unknown keys rejected) into p.
-func decodeYAML(data []byte, p *Profile) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(p); err != nil {
-		return fmt.Errorf("%w", err)
-	}
-	return nil
 }
