@@ -145,7 +145,8 @@ const (
 )
 
 // Load reads, decodes and validates the site file at path. On any problem
-// it returns a nil Config and an Errors listing every problem found.
+// it returns an Errors listing every problem found (and, as Parse, the
+// config as far as it was read, or nil when it could not be read).
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -165,7 +166,10 @@ func describeOpenError(err error) string {
 }
 
 // Parse decodes and validates a site file's contents; file names it in
-// errors and anchors relative paths.
+// errors and anchors relative paths. When the file decodes but fails
+// validation, Parse returns the config as far as it was read together with
+// the Errors, so that a checker can go on to report further problems (in
+// the profiles it names); such a config must not be run.
 func Parse(file string, data []byte) (*Config, error) {
 	d := &decoder{file: file, lines: map[string]int{}}
 	c := &Config{File: file}
@@ -183,10 +187,10 @@ func Parse(file string, data []byte) (*Config, error) {
 	d.decode(doc.Content[0], reflect.ValueOf(c).Elem(), "")
 	c.lines = d.lines
 	c.validate(d)
-	if err := d.errs.err(); err != nil {
-		return nil, err
-	}
 	c.fillDefaults()
+	if err := d.errs.err(); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 

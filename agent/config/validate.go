@@ -24,7 +24,14 @@ var Drivers = []string{"modbus", "snmp", "i2c"}
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 func (c *Config) validate(d *decoder) {
+	decodeFailed := map[string]bool{}
+	for _, e := range d.errs {
+		decodeFailed[e.Field] = true
+	}
 	bad := func(path, format string, a ...any) {
+		if decodeFailed[path] {
+			return // the value did not decode; that error says enough
+		}
 		d.errs = append(d.errs, c.Errorf(path, format, a...))
 	}
 	checkName := func(path, v string) {
