@@ -137,7 +137,8 @@ func others(d *Device) []string {
 		case "battery.voltage", "battery.current", "battery.charge", "battery.temperature":
 			continue
 		}
-		if strings.HasPrefix(name, "battery.cell.") || strings.HasPrefix(name, "battery.string.") {
+		if strings.HasPrefix(name, "battery.cell.") || strings.HasPrefix(name, "battery.string.") ||
+			strings.HasPrefix(name, "battery.module.min.") || strings.HasPrefix(name, "battery.module.max.") {
 			continue
 		}
 		s := v.Text
@@ -217,7 +218,7 @@ func Screen(s *State) string {
 					cells = fmt.Sprintf("%.3f..%.3f", r.cellLo, r.cellHi)
 				}
 				ch := num(change, 6, 1)
-				if !math.IsNaN(change) && change >= 0 {
+				if !math.IsNaN(change) && change > -0.05 {
 					ch = fmt.Sprintf("%6s", "+"+strings.TrimSpace(num(change, 0, 1)))
 				}
 				line := fmt.Sprintf("  %6d  %7s  %s%s  %9s  %s", r.n, num(r.temp, 7, 1), ch, mark, num(r.volt, 9, 2), cells)

@@ -100,7 +100,7 @@ func (v *View) SetConnected(ok bool) {
 	v.st.Connected = ok
 	v.dirty = true
 	if !v.opts.Terminal {
-		state := "lost"
+		state := "disconnected"
 		if ok {
 			state = "connected"
 		}
