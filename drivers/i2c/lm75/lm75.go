@@ -45,24 +45,21 @@ var DefaultOpts = Opts{Resolution: 9}
 
 // Dev is an LM75 or LM75A on an I²C bus.
 type Dev struct {
-	d     i2c.Dev
-	bits  int
-	sleep chip.SleepFunc
+	d      i2c.Dev
+	bits   int
+	sleep  chip.SleepFunc
+	settle time.Duration // owed to the first conversion after a wake-up
 }
 
 // New probes the LM75 at addr (0x48-0x4F). The family has no identity
 // register: the probe reads the configuration register and checks that the
-// reserved bits B7:B5 read 0. A chip found in shutdown is woken up and
-// given one conversion time.
+// reserved bits B7:B5 read 0. A chip found in shutdown is woken up, and
+// the first Sense waits one conversion period for a fresh value.
 func New(b i2c.Bus, addr uint16, opts *Opts) (*Dev, error) {
-	return newDev(b, addr, opts, chip.Sleep)
-}
-
-func newDev(b i2c.Bus, addr uint16, opts *Opts, sleep chip.SleepFunc) (*Dev, error) {
 	if opts == nil {
 		opts = &DefaultOpts
 	}
-	d := &Dev{d: i2c.Dev{Bus: b, Addr: addr}, bits: opts.Resolution, sleep: sleep}
+	d := &Dev{d: i2c.Dev{Bus: b, Addr: addr}, bits: opts.Resolution, sleep: chip.Sleep}
 	switch d.bits {
 	case 0:
 		d.bits = 9
@@ -81,9 +78,7 @@ func newDev(b i2c.Bus, addr uint16, opts *Opts, sleep chip.SleepFunc) (*Dev, err
 		if err := d.d.Tx([]byte{regConf, conf[0] &^ confShutdown}, nil); err != nil {
 			return nil, fmt.Errorf("lm75: 0x%02X: leave shutdown: %w", addr, err)
 		}
-		if err := d.sleep(context.Background(), ConversionTime); err != nil {
-			return nil, err
-		}
+		d.settle = ConversionTime
 	}
 	return d, nil
 }
@@ -91,9 +86,10 @@ func newDev(b i2c.Bus, addr uint16, opts *Opts, sleep chip.SleepFunc) (*Dev, err
 // Sense reads the temperature register and returns °C. A bus error or a
 // value outside -55..125 °C is an error, never a temperature.
 func (d *Dev) Sense(ctx context.Context) (float64, error) {
-	if err := ctx.Err(); err != nil {
+	if err := d.sleep(ctx, d.settle); err != nil {
 		return 0, err
 	}
+	d.settle = 0
 	var raw [2]byte
 	if err := d.d.Tx([]byte{regTemp}, raw[:]); err != nil {
 		return 0, fmt.Errorf("lm75: 0x%02X: read temperature: %w", d.d.Addr, err)

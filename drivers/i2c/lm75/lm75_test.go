@@ -68,16 +68,30 @@ func TestSense(t *testing.T) {
 // conversion period before its register is trusted.
 func TestWakeUp(t *testing.T) {
 	bus := &i2ctest.Playback{Ops: []i2ctest.IO{
-		{Addr: addr, W: []byte{0x01}, R: []byte{0x19}}, // config: B0 shutdown, B4:B3 fault queue 6
-		{Addr: addr, W: []byte{0x01, 0x18}},            // clear B0, keep the rest
+		{Addr: addr, W: []byte{0x01}, R: []byte{0x19}},       // config: B0 shutdown, B4:B3 fault queue 6
+		{Addr: addr, W: []byte{0x01, 0x18}},                  // clear B0, keep the rest
+		{Addr: addr, W: []byte{0x00}, R: []byte{0x19, 0x00}}, // first read, after 100 ms
 	}, DontPanic: true}
 	var slept []time.Duration
-	sleep := func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
-	if _, err := newDev(bus, addr, nil, sleep); err != nil {
+	sleep := func(_ context.Context, d time.Duration) error {
+		if d > 0 {
+			slept = append(slept, d)
+		}
+		return nil
+	}
+	bus.Ops = append(bus.Ops, i2ctest.IO{Addr: addr, W: []byte{0x00}, R: []byte{0x19, 0x00}})
+	d, err := New(bus, addr, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
+	d.sleep = sleep
+	for range 2 {
+		if v, err := d.Sense(context.Background()); err != nil || v != 25 {
+			t.Fatalf("Sense = %v, %v", v, err)
+		}
+	}
 	if len(slept) != 1 || slept[0] != ConversionTime {
-		t.Errorf("slept %v, want one conversion period %v", slept, ConversionTime)
+		t.Errorf("slept %v, want one conversion period %v before the first read only", slept, ConversionTime)
 	}
 	if err := bus.Close(); err != nil {
 		t.Error(err)
