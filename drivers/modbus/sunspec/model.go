@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/emberwatch/emberwatch/drivers"
+	sunspecmodels "github.com/emberwatch/emberwatch/firmware-config/profiles/modbus/sunspec"
 	"gopkg.in/yaml.v3"
 )
 
@@ -344,3 +345,7 @@ func checkContract(p *Point, vars map[string]bool, voc *vocab) error {
 	}
 	return nil
 }
+
+// DefaultModels loads the model definitions built into the binary
+// (firmware-config/profiles/modbus/sunspec).
+func DefaultModels() (*Models, error) { return LoadModels(sunspecmodels.FS()) }

@@ -18,7 +18,7 @@ import (
 
 func models(t testing.TB) *sunspec.Models {
 	t.Helper()
-	ms, err := sunspecsim.RepoModels()
+	ms, err := sunspec.DefaultModels()
 	if err != nil {
 		t.Fatal(err)
 	}
