@@ -1,0 +1,239 @@
+package modbus
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// RTU frame limits.
+const (
+	rtuMaxFrame       = 256
+	rtuExceptionFrame = 5
+)
+
+// crc16 is the Modbus RTU CRC (polynomial 0xA001 reflected, initial 0xFFFF).
+func crc16(b []byte) uint16 {
+	crc := uint16(0xFFFF)
+	for _, c := range b {
+		crc ^= uint16(c)
+		for i := 0; i < 8; i++ {
+			if crc&1 != 0 {
+				crc = crc>>1 ^ 0xA001
+			} else {
+				crc >>= 1
+			}
+		}
+	}
+	return crc
+}
+
+// appendCRC appends the CRC of b, low byte first, as RTU frames carry it.
+func appendCRC(b []byte) []byte {
+	c := crc16(b)
+	return append(b, byte(c), byte(c>>8))
+}
+
+// rtuResponseLen returns the length of the whole response frame to req,
+// given at least its first three bytes (unit, function, byte count or
+// exception code). It rejects a reply from another unit or to another
+// function, which on a shared line is a late answer to someone else.
+func rtuResponseLen(req, head []byte) (int, error) {
+	if len(req) < 2 || len(head) < 3 {
+		return 0, fmt.Errorf("short frame (%d bytes)", len(head))
+	}
+	if head[0] != req[0] {
+		return 0, fmt.Errorf("reply from unit %d to a request to unit %d", head[0], req[0])
+	}
+	switch head[1] {
+	case req[1]:
+	case req[1] | functionExceptionBit:
+		return rtuExceptionFrame, nil
+	default:
+		return 0, fmt.Errorf("reply with function %d to a request with function %d", head[1], req[1])
+	}
+	switch req[1] {
+	case 1, 2, 3, 4, 23:
+		return 3 + int(head[2]) + 2, nil
+	case 5, 6, 15, 16:
+		return 8, nil
+	}
+	return 0, fmt.Errorf("function %d is not supported", req[1])
+}
+
+// checkRTUResponse verifies a complete response frame to req: its length
+// against the request, and its CRC.
+func checkRTUResponse(req, resp []byte) error {
+	n, err := rtuResponseLen(req, resp)
+	if err != nil {
+		return err
+	}
+	if len(resp) != n {
+		return fmt.Errorf("frame of %d bytes, want %d", len(resp), n)
+	}
+	if got, want := binary.LittleEndian.Uint16(resp[n-2:]), crc16(resp[:n-2]); got != want {
+		return fmt.Errorf("CRC %04x, want %04x", got, want)
+	}
+	if resp[1]&functionExceptionBit == 0 && len(req) >= 6 && (req[1] == 3 || req[1] == 4) {
+		if want := 2 * int(binary.BigEndian.Uint16(req[4:])); int(resp[2]) != want {
+			return fmt.Errorf("byte count %d, want %d", resp[2], want)
+		}
+	}
+	return nil
+}
+
+// deadlineConn is a byte stream with read deadlines: a TCP socket, a pty,
+// or a serial port behind serialConn.
+type deadlineConn interface {
+	io.ReadWriteCloser
+	SetReadDeadline(t time.Time) error
+}
+
+// rtuTransporter is a goburrow modbus.Transporter for RTU framing on a
+// serial line or a TCP socket. Unlike goburrow's serial transporter, which
+// sleeps for the time the longest reply would take, it reads the reply as
+// its bytes arrive and knows the frame is complete from the function code
+// and byte count. It keeps the 3.5-character silence between frames
+// before each request.
+//
+// It is not safe for concurrent use; Client serialises requests.
+type rtuTransporter struct {
+	open func(ctx context.Context) (deadlineConn, error)
+	// gap is the inter-frame silence (3.5 characters; 1.75 ms above 19200 baud).
+	gap time.Duration
+	// drain, when set, reads and discards input after (re)opening and
+	// after a failure, until the line has been quiet for a gap.
+	drain bool
+
+	conn    deadlineConn
+	dirty   bool
+	lastEnd time.Time
+	buf     [rtuMaxFrame]byte
+
+	// Set per request by Client.
+	ctx      context.Context
+	deadline time.Time
+}
+
+// interFrameGap returns 3.5 characters of 11 bits at baud, and 1.75 ms
+// above 19200 baud, as the Modbus serial line specification fixes.
+func interFrameGap(baud int) time.Duration {
+	if baud <= 0 || baud > 19200 {
+		return 1750 * time.Microsecond
+	}
+	return time.Duration(3.5 * 11 * float64(time.Second) / float64(baud))
+}
+
+// Send writes one request frame and returns the reply frame. The slice
+// returned is valid until the next Send.
+func (t *rtuTransporter) Send(req []byte) ([]byte, error) {
+	ctx := t.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if t.conn == nil {
+		c, err := t.open(ctx)
+		if err != nil {
+			return nil, err
+		}
+		t.conn = c
+		t.dirty = t.drain
+	}
+	if t.dirty {
+		t.discard()
+		t.dirty = false
+	}
+	if wait := time.Until(t.lastEnd.Add(t.gap)); wait > 0 {
+		sleep(ctx, wait)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = t.conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	if err := t.conn.SetReadDeadline(t.deadline); err != nil {
+		return nil, err
+	}
+	if _, err := t.conn.Write(req); err != nil {
+		return nil, err
+	}
+	resp, err := t.readFrame(req)
+	t.lastEnd = time.Now()
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+	}
+	return resp, err
+}
+
+// readFrame reads one reply to req as its bytes arrive.
+func (t *rtuTransporter) readFrame(req []byte) ([]byte, error) {
+	b := t.buf[:]
+	n := 0
+	need := 3
+	known := false
+	for n < need {
+		m, err := t.conn.Read(b[n:need])
+		n += m
+		if err != nil {
+			if errors.Is(err, io.EOF) && n > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			if isTimeout(err) {
+				err = fmt.Errorf("%w after %d bytes of the reply: %w", ErrTimeout, n, err)
+			}
+			return nil, err
+		}
+		if !known && n >= 3 {
+			l, err := rtuResponseLen(req, b[:n])
+			if err != nil {
+				return nil, err
+			}
+			if l > len(b) {
+				return nil, fmt.Errorf("reply of %d bytes is longer than an RTU frame", l)
+			}
+			need, known = l, true
+		}
+	}
+	if err := checkRTUResponse(req, b[:n]); err != nil {
+		return nil, err
+	}
+	return b[:n], nil
+}
+
+// discard drops input until the line has been quiet for a gap (at least
+// 5 ms), for at most 100 ms: the tail of a late reply must not be read as
+// the start of the next one.
+func (t *rtuTransporter) discard() {
+	quiet := max(t.gap, 5*time.Millisecond)
+	end := time.Now().Add(100 * time.Millisecond)
+	var b [rtuMaxFrame]byte
+	for time.Now().Before(end) {
+		_ = t.conn.SetReadDeadline(time.Now().Add(quiet))
+		if n, err := t.conn.Read(b[:]); n == 0 || err != nil {
+			break
+		}
+	}
+	_ = t.conn.SetReadDeadline(time.Time{})
+}
+
+// reset closes the connection; the next Send reopens it and, on a serial
+// line, drains what is left of a late reply first.
+func (t *rtuTransporter) reset() error {
+	t.dirty = true
+	if t.conn == nil {
+		return nil
+	}
+	err := t.conn.Close()
+	t.conn = nil
+	return err
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+	case <-ctx.Done():
+	}
+}
