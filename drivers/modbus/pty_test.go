@@ -1,0 +1,125 @@
+package modbus
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	gmodbus "github.com/goburrow/modbus"
+)
+
+// ptyBus starts the test server on the master side of a pty pair, pacing
+// each reply byte at baud (11 bits a character), and returns the slave's
+// path, which the client opens as a serial port.
+func ptyBus(t testing.TB, s *testServer, baud int) string {
+	t.Helper()
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	t.Cleanup(func() { master.Close(); slave.Close() })
+	s.charTime = charTime(baud)
+	go s.serveRTU(nopCloser{master})
+	return slave.Name()
+}
+
+type nopCloser struct{ *os.File }
+
+func (nopCloser) Close() error { return nil }
+
+// charTime is the time of one RTU character (11 bits) at baud.
+func charTime(baud int) time.Duration { return time.Duration(11 * float64(time.Second) / float64(baud)) }
+
+// lineMaxRegisters is the theoretical register throughput of an RTU line:
+// reads of 125 registers, each an 8-byte request and a 255-byte reply,
+// each frame followed by a 3.5-character silence.
+func lineMaxRegisters(baud int) float64 {
+	chars := 8 + 3.5 + 5 + 2*125 + 3.5
+	return 125 / (chars * charTime(baud).Seconds())
+}
+
+func TestRTUOverPty(t *testing.T) {
+	s := newTestServer()
+	for i := uint16(0); i < 125; i++ {
+		s.set(1, i, i*3)
+	}
+	s.set(2, 0, 42)
+	path := ptyBus(t, s, 19200)
+	c := NewRTUClient(SerialConfig{Device: path, Baud: 19200}, ClientOptions{Timeout: time.Second})
+	defer c.Close()
+	ctx := context.Background()
+	if w, err := c.ReadRegisters(ctx, 2, Holding, 0, 1); err != nil || w[0] != 42 {
+		t.Fatalf("unit 2 = %v, %v", w, err)
+	}
+	// A missing unit times out and costs no more than its timeout.
+	start := time.Now()
+	_, err := c.ReadRegisters(withRequestTimeout(ctx, 100*time.Millisecond), 9, Holding, 0, 1)
+	if err == nil || time.Since(start) > 300*time.Millisecond {
+		t.Fatalf("dead unit: %v after %v", err, time.Since(start))
+	}
+	const reads = 6
+	start = time.Now()
+	for i := 0; i < reads; i++ {
+		w, err := c.ReadRegisters(ctx, 1, Holding, 0, 125)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w[124] != 372 {
+			t.Fatalf("register 124 = %d", w[124])
+		}
+	}
+	rate := reads * 125 / time.Since(start).Seconds()
+	pct := 100 * rate / lineMaxRegisters(19200)
+	t.Logf("RTU at 19200 baud: %.0f registers/s, %.1f %% of the line's %.0f", rate, pct, lineMaxRegisters(19200))
+	if pct < 70 {
+		t.Errorf("RTU throughput %.1f %% of the line, want at least 80 %% (70 %% under test load)", pct)
+	}
+}
+
+// BenchmarkRTU19200 reads 125 registers at a time over a pty pair whose
+// far end paces every byte at 19200 baud, and reports registers per second
+// and the share of the line's theoretical maximum.
+func BenchmarkRTU19200(b *testing.B) {
+	s := newTestServer()
+	s.set(1, 0, make([]uint16, 125)...)
+	c := NewRTUClient(SerialConfig{Device: ptyBus(b, s, 19200), Baud: 19200}, ClientOptions{})
+	defer c.Close()
+	ctx := context.Background()
+	start := time.Now()
+	for b.Loop() {
+		if _, err := c.ReadRegisters(ctx, 1, Holding, 0, 125); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rate := float64(b.N) * 125 / time.Since(start).Seconds()
+	b.ReportMetric(rate, "registers/s")
+	b.ReportMetric(100*rate/lineMaxRegisters(19200), "%line")
+}
+
+// BenchmarkGoburrowRTU19200 is the same read through goburrow's own RTU
+// handler, which sleeps for the longest reply before reading: the figure
+// our transporter is measured against.
+func BenchmarkGoburrowRTU19200(b *testing.B) {
+	s := newTestServer()
+	s.set(1, 0, make([]uint16, 125)...)
+	h := gmodbus.NewRTUClientHandler(ptyBus(b, s, 19200))
+	h.BaudRate = 19200
+	h.SlaveId = 1
+	h.Timeout = time.Second
+	if err := h.Connect(); err != nil {
+		b.Skip(err)
+	}
+	defer h.Close()
+	c := gmodbus.NewClient(h)
+	start := time.Now()
+	for b.Loop() {
+		if _, err := c.ReadHoldingRegisters(0, 125); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rate := float64(b.N) * 125 / time.Since(start).Seconds()
+	b.ReportMetric(rate, "registers/s")
+	b.ReportMetric(100*rate/lineMaxRegisters(19200), "%line")
+}
