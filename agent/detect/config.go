@@ -1,0 +1,248 @@
+package detect
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config holds the detector's thresholds. The zero value of any field means
+// its default (DefaultConfig); a site config sets them under its `detect:`
+// key with the yaml names below. Temperatures are in °C, rates in °C per
+// unit named, voltages relative (0.01 = 1 %), gases in ppm above baseline.
+type Config struct {
+	// Site and Gateway are copied into every event. They come from the
+	// site config's top level, not from its detect section.
+	Site    string `yaml:"-"`
+	Gateway string `yaml:"-"`
+
+	// Tick is how often the per-device evaluation runs, in trace time. 10s.
+	Tick time.Duration `yaml:"tick"`
+	// Smoothing is the time constant of the temperature filter. 60s.
+	Smoothing time.Duration `yaml:"smoothing"`
+	// Confirm is how long an alert's level must hold before it is raised or
+	// escalated. 60s. Critical thermal_runaway is never delayed.
+	Confirm time.Duration `yaml:"confirm"`
+	// Clear is how long the evidence must be gone before an alert clears.
+	// 10m; thermal_runaway waits three times as long.
+	Clear time.Duration `yaml:"clear"`
+	// StaleAfter is how old a sensor's last sample may be and still take
+	// part in the comparison with its neighbours. 3m.
+	StaleAfter time.Duration `yaml:"stale_after"`
+	// CommsLost is how long a device may be silent before comms_lost (at
+	// least five of its usual sampling intervals). 60s.
+	CommsLost time.Duration `yaml:"comms_lost"`
+
+	// DriftPerHour is how fast (°C/h) a module may warm relative to its
+	// neighbours without that counting as a rise: sensor drift, ageing. 1.
+	DriftPerHour float64 `yaml:"drift_per_hour"`
+	// CommonModeGain is the share of its neighbours' temperature change
+	// that a module may add on top (modules heat unevenly under a
+	// discharge). 0.5.
+	CommonModeGain float64 `yaml:"common_mode_gain"`
+	// AmbientGain is the share of the room's temperature change a module
+	// may add on top (end modules follow the room faster). 0.35.
+	AmbientGain float64 `yaml:"ambient_gain"`
+	// RiseAdvisory, RiseWarning and RiseCritical are the accumulated
+	// unexplained rise (°C, the CUSUM) for each thermal_runaway level.
+	// 2, 4 and 15.
+	RiseAdvisory float64 `yaml:"rise_advisory"`
+	RiseWarning  float64 `yaml:"rise_warning"`
+	RiseCritical float64 `yaml:"rise_critical"`
+	// AccelRate is the rate of rise (°C/min over AccelWindow) a sensor
+	// without neighbours needs, together with doubling its rate of the
+	// window before, to be judged self-heating. 1.
+	AccelRate   float64       `yaml:"accel_rate"`
+	AccelWindow time.Duration `yaml:"accel_window"` // 5m
+	// RunawayTemp is the battery temperature at which a still rising
+	// module is taken to be in self-heating (thermal_runaway critical). The
+	// NREL/NASA databank's heater tests with internal-short devices trigger
+	// from about 90 °C (10th percentile), a module sensor lags the cell. 80.
+	RunawayTemp float64 `yaml:"runaway_temp"`
+	// FastRate and FastHold are the GB 38031-2025 rule: a rise of at least
+	// FastRate (°C/s) sustained longer than FastHold. 1 and 3s.
+	FastRate float64       `yaml:"fast_rate"`
+	FastHold time.Duration `yaml:"fast_hold"`
+
+	// OverTemp are the absolute battery temperature limits for
+	// over_temperature advisory, warning and critical. 50, 60, 75.
+	OverTempAdvisory float64 `yaml:"over_temp_advisory"`
+	OverTempWarning  float64 `yaml:"over_temp_warning"`
+	OverTempCritical float64 `yaml:"over_temp_critical"`
+
+	// VoltageSag is the drop of a module or cell voltage relative to its
+	// group (fraction, against its own long-run offset) that counts as
+	// runaway evidence. 0.01. VoltageDrop is a sudden drop (within 30 s)
+	// that marks a hard internal short. 0.03.
+	VoltageSag  float64 `yaml:"voltage_sag"`
+	VoltageDrop float64 `yaml:"voltage_drop"`
+	// ImbalanceAdvisory and ImbalanceWarning are the deviation of a module
+	// or cell voltage from its group's median for cell_imbalance. 0.03, 0.06.
+	ImbalanceAdvisory float64 `yaml:"imbalance_advisory"`
+	ImbalanceWarning  float64 `yaml:"imbalance_warning"`
+
+	// GasAdvisory and GasWarning are off-gas rises above baseline (ppm) per
+	// gas (h2, co, voc; others use voc's). h2 10/50, co 10/30, voc 5/20.
+	GasAdvisory map[string]float64 `yaml:"gas_advisory"`
+	GasWarning  map[string]float64 `yaml:"gas_warning"`
+
+	// AmbientRiseAdvisory and AmbientRiseWarning are room air rises within
+	// 30 minutes for environment. 3 and 6. AmbientAdvisory and
+	// AmbientWarning are absolute room limits. 35 and 40.
+	AmbientRiseAdvisory float64 `yaml:"ambient_rise_advisory"`
+	AmbientRiseWarning  float64 `yaml:"ambient_rise_warning"`
+	AmbientAdvisory     float64 `yaml:"ambient_advisory"`
+	AmbientWarning      float64 `yaml:"ambient_warning"`
+
+	// LoadCurrent is the battery current magnitude (A) above which a
+	// string counts as under load (discharge or recharge). 2.
+	LoadCurrent float64 `yaml:"load_current"`
+	// FloatRatio and FloatMin: a float current that climbs to FloatRatio
+	// times its baseline and at least FloatMin amperes above it, while the
+	// string warms, is VRLA thermal runaway evidence (IEEE 1491). 3, 0.5.
+	FloatRatio float64 `yaml:"float_ratio"`
+	FloatMin   float64 `yaml:"float_min"`
+
+	// SensorMin and SensorMax bound plausible temperatures. -30, 250.
+	SensorMin float64 `yaml:"sensor_min"`
+	SensorMax float64 `yaml:"sensor_max"`
+	// SpikeJump is the temperature jump between two samples (°C) that is
+	// held until the next sample confirms it. 8.
+	SpikeJump float64 `yaml:"spike_jump"`
+	// StuckAfter is how long a value may stay identical while its
+	// neighbours move by StuckDelta before it is a stuck sensor. 15m, 1.5.
+	StuckAfter time.Duration `yaml:"stuck_after"`
+	StuckDelta float64       `yaml:"stuck_delta"`
+
+	// Air names, per battery device, the devices whose ambient.* and gas.*
+	// readings are its room and cabinet air. A device not listed breathes
+	// the air of every device.
+	Air map[string][]string `yaml:"air"`
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		Tick:                10 * time.Second,
+		Smoothing:           60 * time.Second,
+		Confirm:             60 * time.Second,
+		Clear:               10 * time.Minute,
+		StaleAfter:          3 * time.Minute,
+		CommsLost:           60 * time.Second,
+		DriftPerHour:        1,
+		CommonModeGain:      0.5,
+		AmbientGain:         0.35,
+		RiseAdvisory:        2,
+		RiseWarning:         4,
+		RiseCritical:        15,
+		AccelRate:           1,
+		AccelWindow:         5 * time.Minute,
+		RunawayTemp:         80,
+		FastRate:            1,
+		FastHold:            3 * time.Second,
+		OverTempAdvisory:    50,
+		OverTempWarning:     60,
+		OverTempCritical:    75,
+		VoltageSag:          0.01,
+		VoltageDrop:         0.03,
+		ImbalanceAdvisory:   0.03,
+		ImbalanceWarning:    0.06,
+		GasAdvisory:         map[string]float64{"h2": 10, "co": 10, "voc": 5},
+		GasWarning:          map[string]float64{"h2": 50, "co": 30, "voc": 20},
+		AmbientRiseAdvisory: 3,
+		AmbientRiseWarning:  6,
+		AmbientAdvisory:     35,
+		AmbientWarning:      40,
+		LoadCurrent:         2,
+		FloatRatio:          3,
+		FloatMin:            0.5,
+		SensorMin:           -30,
+		SensorMax:           250,
+		SpikeJump:           8,
+		StuckAfter:          15 * time.Minute,
+		StuckDelta:          1.5,
+	}
+}
+
+// withDefaults fills zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	durs := []struct{ v, def *time.Duration }{
+		{&c.Tick, &d.Tick}, {&c.Smoothing, &d.Smoothing}, {&c.Confirm, &d.Confirm},
+		{&c.Clear, &d.Clear}, {&c.StaleAfter, &d.StaleAfter}, {&c.CommsLost, &d.CommsLost},
+		{&c.AccelWindow, &d.AccelWindow}, {&c.FastHold, &d.FastHold}, {&c.StuckAfter, &d.StuckAfter},
+	}
+	for _, p := range durs {
+		if *p.v == 0 {
+			*p.v = *p.def
+		}
+	}
+	fls := []struct{ v, def *float64 }{
+		{&c.DriftPerHour, &d.DriftPerHour}, {&c.CommonModeGain, &d.CommonModeGain},
+		{&c.AmbientGain, &d.AmbientGain}, {&c.RiseAdvisory, &d.RiseAdvisory},
+		{&c.RiseWarning, &d.RiseWarning}, {&c.RiseCritical, &d.RiseCritical},
+		{&c.AccelRate, &d.AccelRate}, {&c.RunawayTemp, &d.RunawayTemp}, {&c.FastRate, &d.FastRate},
+		{&c.OverTempAdvisory, &d.OverTempAdvisory}, {&c.OverTempWarning, &d.OverTempWarning},
+		{&c.OverTempCritical, &d.OverTempCritical}, {&c.VoltageSag, &d.VoltageSag},
+		{&c.VoltageDrop, &d.VoltageDrop}, {&c.ImbalanceAdvisory, &d.ImbalanceAdvisory},
+		{&c.ImbalanceWarning, &d.ImbalanceWarning}, {&c.AmbientRiseAdvisory, &d.AmbientRiseAdvisory},
+		{&c.AmbientRiseWarning, &d.AmbientRiseWarning}, {&c.AmbientAdvisory, &d.AmbientAdvisory},
+		{&c.AmbientWarning, &d.AmbientWarning}, {&c.LoadCurrent, &d.LoadCurrent},
+		{&c.FloatRatio, &d.FloatRatio}, {&c.FloatMin, &d.FloatMin}, {&c.SensorMin, &d.SensorMin},
+		{&c.SensorMax, &d.SensorMax}, {&c.SpikeJump, &d.SpikeJump}, {&c.StuckDelta, &d.StuckDelta},
+	}
+	for _, p := range fls {
+		if *p.v == 0 {
+			*p.v = *p.def
+		}
+	}
+	for k, v := range d.GasAdvisory {
+		if _, ok := c.GasAdvisory[k]; !ok {
+			c.GasAdvisory = merged(c.GasAdvisory, k, v)
+		}
+	}
+	for k, v := range d.GasWarning {
+		if _, ok := c.GasWarning[k]; !ok {
+			c.GasWarning = merged(c.GasWarning, k, v)
+		}
+	}
+	return c
+}
+
+func merged(m map[string]float64, k string, v float64) map[string]float64 {
+	out := make(map[string]float64, len(m)+1)
+	for kk, vv := range m {
+		out[kk] = vv
+	}
+	out[k] = v
+	return out
+}
+
+// Validate reports the first threshold that makes no sense, naming its
+// yaml key.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case c.Tick < 0 || c.Smoothing < 0 || c.Confirm < 0 || c.Clear < 0 || c.StaleAfter < 0 ||
+		c.CommsLost < 0 || c.AccelWindow < 0 || c.FastHold < 0 || c.StuckAfter < 0:
+		return fmt.Errorf("detect: durations must not be negative")
+	case !(c.RiseAdvisory < c.RiseWarning && c.RiseWarning < c.RiseCritical):
+		return fmt.Errorf("detect: rise_advisory < rise_warning < rise_critical, got %g, %g, %g",
+			c.RiseAdvisory, c.RiseWarning, c.RiseCritical)
+	case !(c.OverTempAdvisory < c.OverTempWarning && c.OverTempWarning < c.OverTempCritical):
+		return fmt.Errorf("detect: over_temp_advisory < over_temp_warning < over_temp_critical, got %g, %g, %g",
+			c.OverTempAdvisory, c.OverTempWarning, c.OverTempCritical)
+	case c.SensorMin >= c.SensorMax:
+		return fmt.Errorf("detect: sensor_min %g must be below sensor_max %g", c.SensorMin, c.SensorMax)
+	case c.ImbalanceAdvisory >= c.ImbalanceWarning:
+		return fmt.Errorf("detect: imbalance_advisory %g must be below imbalance_warning %g",
+			c.ImbalanceAdvisory, c.ImbalanceWarning)
+	case c.CommonModeGain < 0 || c.AmbientGain < 0 || c.DriftPerHour < 0:
+		return fmt.Errorf("detect: drift_per_hour, common_mode_gain and ambient_gain must not be negative")
+	}
+	for k, v := range c.GasAdvisory {
+		if w, ok := c.GasWarning[k]; ok && v >= w {
+			return fmt.Errorf("detect: gas_advisory.%s %g must be below gas_warning.%s %g", k, v, k, w)
+		}
+	}
+	return nil
+}

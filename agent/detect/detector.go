@@ -1,0 +1,388 @@
+package detect
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// Sample is one reading fed to the detector. Value NaN means the device
+// answered with an invalid value (an open sensor, a sentinel).
+type Sample struct {
+	Time   time.Time
+	Device string
+	Point  string
+	Value  float64
+}
+
+// Detector is the streaming detector. It is not safe for concurrent use:
+// one goroutine feeds it, in time order. Its memory grows with the number
+// of distinct devices and points, never with the number of samples.
+type Detector struct {
+	cfg     Config
+	devs    map[string]*device
+	order   []*device
+	lastDev *device
+
+	ambients []*sensor // every room air sensor, in order of first sight
+	gases    []*sensor // every off-gas sensor
+
+	now      int64 // latest trace time seen, ns
+	nextTick int64
+	lastMin  int64
+	room     room
+
+	out     []Event
+	scratch []ranked
+}
+
+// device is the state of one device.
+type device struct {
+	name    string
+	sensors map[string]*sensor
+	list    []*sensor
+	lastS   *sensor
+
+	groups  []*group
+	units   []*unit
+	unitMap map[string]*unit
+	current *sensor
+	battery bool // has battery points: gets thermal_runaway verdicts
+
+	last     int64   // latest sample time
+	gap      float64 // usual sampling interval, s
+	comms    alert
+	commsGap int64
+
+	env alert
+
+	prevAmb   float64
+	prevAmbOK bool
+
+	lastTick      int64
+	lastDischarge int64
+	loadSince     int64
+	hasFloat      bool
+	floatBase     float64
+	floatClimb    bool
+	warm          float64
+	cm            history // per-minute median battery temperature minus room
+}
+
+// group is the sensors compared with each other: the same point pattern.
+type group struct {
+	key     string
+	role    role
+	members []*sensor
+}
+
+// unit is one subject: a module, a cell, a string.
+type unit struct {
+	subject   string
+	temps     []*sensor
+	volts     []*sensor
+	runaway   alert
+	overTemp  alert
+	imbalance alert
+	fastUntil int64
+	fastLvl   level
+	fastRate  float64
+	fastWhy   string
+}
+
+// room is the air a battery device breathes.
+type room struct {
+	amb, ambRise, dAmb float64
+	ambOK, dAmbOK      bool
+	gas                level
+	gasPoint           string
+	gasRise            float64
+}
+
+// ranked is a sensor with the value it is ranked by.
+type ranked struct {
+	v float64
+	s *sensor
+}
+
+// New returns a Detector with cfg; zero fields of cfg take their defaults.
+func New(cfg Config) *Detector {
+	return &Detector{cfg: cfg.withDefaults(), devs: make(map[string]*device)}
+}
+
+// Observe feeds one sample and returns the events it caused. Samples must
+// come in time order; an earlier one is taken as happening at the latest
+// time seen. The returned slice is valid until the next call.
+func (d *Detector) Observe(s Sample) []Event {
+	d.out = d.out[:0]
+	t := s.Time.UnixNano()
+	if t < d.now {
+		t = d.now
+	}
+	d.advanceTo(t)
+	dev := d.lastDev
+	if dev == nil || dev.name != s.Device {
+		dev = d.device(s.Device)
+		d.lastDev = dev
+	}
+	d.touch(dev, t)
+	sn := dev.lastS
+	if sn == nil || sn.point != s.Point {
+		sn = d.sensor(dev, s.Point)
+		dev.lastS = sn
+	}
+	if sn.observe(d, t, s.Value) {
+		d.judgeFault(sn, t)
+	}
+	if sn.info.role == roleTemp && sn.runN >= 2 && sn.lastT-sn.runStart > int64(d.cfg.FastHold) {
+		d.fastRule(sn, sn.lastT)
+	}
+	return d.out
+}
+
+// Advance tells the detector that trace time t has come with no sample,
+// so silent devices (comms_lost) and stale sensors are noticed. The
+// returned slice is valid until the next call.
+func (d *Detector) Advance(t time.Time) []Event {
+	d.out = d.out[:0]
+	ns := t.UnixNano()
+	if ns > d.now {
+		d.advanceTo(ns)
+	}
+	return d.out
+}
+
+func (d *Detector) device(name string) *device {
+	if dev, ok := d.devs[name]; ok {
+		return dev
+	}
+	dev := &device{name: name, sensors: make(map[string]*sensor), unitMap: make(map[string]*unit)}
+	dev.comms = alert{subject: "device", kind: KindCommsLost}
+	dev.env = alert{subject: "ambient", kind: KindEnvironment}
+	d.devs[name] = dev
+	d.order = append(d.order, dev)
+	return dev
+}
+
+func (d *Detector) sensor(dev *device, point string) *sensor {
+	if s, ok := dev.sensors[point]; ok {
+		return s
+	}
+	info := classify(point)
+	s := &sensor{dev: dev, point: point, info: info, order: len(dev.list)}
+	s.fault = alert{subject: point, kind: KindSensorFault}
+	dev.sensors[point] = s
+	dev.list = append(dev.list, s)
+	switch info.role {
+	case roleAmbient:
+		d.ambients = append(d.ambients, s)
+	case roleGas:
+		d.gases = append(d.gases, s)
+		s.alarm = alert{subject: point, kind: KindOffgas}
+	case roleCurrent:
+		if dev.current == nil {
+			dev.current = s
+		}
+		dev.battery = true
+		dev.unitFor(info.subject)
+	case roleTemp, roleVolt:
+		dev.battery = true
+		u := dev.unitFor(info.subject)
+		if info.role == roleTemp {
+			u.temps = append(u.temps, s)
+		} else {
+			u.volts = append(u.volts, s)
+		}
+		s.unit = u
+		var g *group
+		for _, gg := range dev.groups {
+			if gg.key == info.group {
+				g = gg
+			}
+		}
+		if g == nil {
+			g = &group{key: info.group, role: info.role}
+			dev.groups = append(dev.groups, g)
+		}
+		g.members = append(g.members, s)
+	}
+	return s
+}
+
+func (dev *device) unitFor(subject string) *unit {
+	if u, ok := dev.unitMap[subject]; ok {
+		return u
+	}
+	u := &unit{subject: subject}
+	u.runaway = alert{subject: subject, kind: KindThermalRunaway}
+	u.overTemp = alert{subject: subject, kind: KindOverTemperature}
+	u.imbalance = alert{subject: subject, kind: KindCellImbalance}
+	dev.unitMap[subject] = u
+	dev.units = append(dev.units, u)
+	return u
+}
+
+// touch notes a sample from dev at t: sampling interval, comms back.
+func (d *Detector) touch(dev *device, t int64) {
+	if t > dev.last {
+		if dev.last != 0 {
+			g := float64(t-dev.last) / 1e9
+			if g*1e9 < float64(d.cfg.CommsLost) {
+				if dev.gap == 0 {
+					dev.gap = g
+				} else {
+					dev.gap = dev.gap + float64(0.1*(g-dev.gap))
+				}
+			}
+		}
+		dev.last = t
+	}
+	if dev.comms.lvl != none {
+		if st, l := dev.comms.step(t, none, 0, 0, critical); st != "" {
+			d.emit(dev, &dev.comms, st, l, t, "samples again after "+durText(dev.commsGap, t), map[string]any{
+				"silent_s": round3(float64(t-dev.commsGap) / 1e9),
+			})
+		}
+	}
+}
+
+// advanceTo runs the evaluation tick when trace time passes a boundary.
+func (d *Detector) advanceTo(t int64) {
+	tick := int64(d.cfg.Tick)
+	if d.nextTick == 0 {
+		d.nextTick = (t/tick + 1) * tick
+	}
+	if t >= d.nextTick {
+		at := d.nextTick + (t-d.nextTick)/tick*tick
+		d.tick(at)
+		d.nextTick = at + tick
+	}
+	if t > d.now {
+		d.now = t
+	}
+}
+
+// tick evaluates every device at trace time now.
+func (d *Detector) tick(now int64) {
+	minute := now / int64(time.Minute)
+	newMin := minute != d.lastMin
+	d.lastMin = minute
+	stale := int64(d.cfg.StaleAfter)
+	for _, s := range d.ambients {
+		if newMin {
+			s.minute.push(s.level, s.valid(now, stale))
+		}
+	}
+	for _, s := range d.gases {
+		d.updateGas(s, now)
+	}
+	d.room = d.roomOf(nil, now)
+	for _, dev := range d.order {
+		d.tickDevice(dev, now, newMin)
+	}
+}
+
+// roomOf computes the air of dev (nil: of every device).
+func (d *Detector) roomOf(dev *device, now int64) room {
+	var r room
+	stale := int64(d.cfg.StaleAfter)
+	var air []string
+	if dev != nil {
+		air = d.cfg.Air[dev.name]
+	}
+	sc := d.scratch[:0]
+	var rises []float64
+	for _, s := range d.ambients {
+		if air != nil && !slices.Contains(air, s.dev.name) {
+			continue
+		}
+		if s.valid(now, stale) {
+			sc = append(sc, ranked{v: s.level, s: s})
+			if m, ok := s.minute.minOver(30); ok {
+				rises = append(rises, s.level-m)
+			}
+		}
+	}
+	if len(sc) > 0 {
+		r.amb, r.ambOK = medianRanked(sc), true
+	}
+	if len(rises) > 0 {
+		slices.Sort(rises)
+		r.ambRise = median(rises)
+	}
+	d.scratch = sc[:0]
+	for _, s := range d.gases {
+		if air != nil && !slices.Contains(air, s.dev.name) {
+			continue
+		}
+		if l := d.gasLevel(s); l > r.gas || (l == r.gas && l > none && s.level-s.base > r.gasRise) {
+			r.gas, r.gasPoint, r.gasRise = l, s.dev.name+"/"+s.point, s.level-s.base
+		}
+	}
+	return r
+}
+
+func medianRanked(sc []ranked) float64 {
+	slices.SortFunc(sc, func(a, b ranked) int {
+		switch {
+		case a.v < b.v:
+			return -1
+		case a.v > b.v:
+			return 1
+		}
+		return a.s.order - b.s.order
+	})
+	n := len(sc)
+	if n%2 == 1 {
+		return sc[n/2].v
+	}
+	return (sc[n/2-1].v + sc[n/2].v) / 2
+}
+
+func median(v []float64) float64 {
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+// medianWithout is the median of sorted sc without its element p.
+func medianWithout(sc []ranked, p int) float64 {
+	m := len(sc) - 1
+	at := func(k int) float64 {
+		if k < p {
+			return sc[k].v
+		}
+		return sc[k+1].v
+	}
+	if m%2 == 1 {
+		return at((m - 1) / 2)
+	}
+	return (at(m/2-1) + at(m/2)) / 2
+}
+
+func durText(from, to int64) string {
+	return time.Duration(to - from).Round(time.Second).String()
+}
+
+func abs(v float64) float64 { return math.Abs(v) }
+
+func maxLevel(a, b level) level {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// emit appends an event for alert a.
+func (d *Detector) emit(dev *device, a *alert, state string, l level, t int64, msg string, ev map[string]any) {
+	if state == StateRaised {
+		a.id = eventID(dev.name, a.subject, a.kind, t)
+	}
+	d.out = append(d.out, Event{
+		ID: a.id, Time: time.Unix(0, t).UTC(), Site: d.cfg.Site, Gateway: d.cfg.Gateway,
+		Device: dev.name, Subject: a.subject, Kind: a.kind, Level: levelNames[l], State: state,
+		Message: msg, Evidence: ev,
+	})
+}

@@ -1,0 +1,667 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+const (
+	refNeighbours = "neighbours"
+	refRoom       = "room"
+)
+
+// tickDevice evaluates one device at trace time now.
+func (d *Detector) tickDevice(dev *device, now int64, newMin bool) {
+	cfg := &d.cfg
+	timeout := int64(cfg.CommsLost)
+	if g := int64(float64(5*dev.gap) * 1e9); g > timeout {
+		timeout = g
+	}
+	if dev.last != 0 && now-dev.last > timeout && dev.comms.lvl == none {
+		if st, l := dev.comms.step(now, warning, 0, 0, advisory); st != "" {
+			dev.commsGap = dev.last
+			d.emit(dev, &dev.comms, st, l, now, "no samples for "+durText(dev.last, now), map[string]any{
+				"last_sample": time.Unix(0, dev.last).UTC().Format(time.RFC3339Nano),
+				"timeout_s":   round3(float64(timeout) / 1e9),
+			})
+		}
+	}
+	for _, s := range dev.list {
+		d.judgeFault(s, now)
+	}
+	d.judgeEnvironment(dev, now)
+	for _, s := range dev.list {
+		if s.info.role == roleGas {
+			d.judgeGas(dev, s, now)
+		}
+	}
+	if dev.battery {
+		d.judgeBattery(dev, now, newMin)
+	}
+	for _, s := range dev.list {
+		if s.info.role == roleVolt {
+			s.prevLast = s.last
+		}
+	}
+	dev.lastTick = now
+}
+
+// faultTarget is the sensor_fault level of s at now, and why.
+func (d *Detector) faultTarget(s *sensor, now int64) (level, string) {
+	cfg := &d.cfg
+	if s.info.role == roleTemp && s.sameSince != 0 && s.hasX {
+		if !s.hasRefSam {
+			s.refSame, s.hasRefSam = s.ref, true
+		}
+		if now-s.sameSince >= int64(cfg.StuckAfter) && abs(s.ref-s.refSame) >= cfg.StuckDelta {
+			s.stuck = true
+		}
+	}
+	switch {
+	case s.nanRun >= 2 || (s.nanRun == 1 && now-s.nanSince >= int64(30*time.Second)):
+		return warning, "open circuit or invalid value (nan)"
+	case s.stuck:
+		return warning, "stuck while its neighbours moved"
+	case s.pending && sentinel(s.pend) && s.pendN >= 3:
+		return warning, "stuck at a sentinel value"
+	case s.glitchT != 0 && now-s.glitchT < int64(cfg.Clear):
+		return advisory, s.glitchWhy
+	}
+	return none, ""
+}
+
+// judgeFault steps the sensor_fault alert of s.
+func (d *Detector) judgeFault(s *sensor, now int64) {
+	target, why := d.faultTarget(s, now)
+	st, l := s.fault.step(now, target, 0, d.cfg.Clear, advisory)
+	if st == "" {
+		return
+	}
+	ev := map[string]any{"point": s.point, "glitches": s.glitches}
+	msg := s.point + ": " + why
+	switch {
+	case st == StateCleared:
+		msg = s.point + ": readings plausible again"
+	case s.nanRun > 0:
+		ev["nan_since"] = time.Unix(0, s.nanSince).UTC().Format(time.RFC3339Nano)
+	case s.stuck:
+		ev["value"] = round3(s.last)
+		ev["stuck_since"] = time.Unix(0, s.sameSince).UTC().Format(time.RFC3339Nano)
+		ev["reference_moved"] = round3(s.ref - s.refSame)
+	case s.glitchT != 0:
+		ev["value"] = round3(s.glitchV)
+		ev["last_good"] = round3(s.last)
+		msg = fmt.Sprintf("%s: %s (%g, last good %g)", s.point, why, round3(s.glitchV), round3(s.last))
+	}
+	if why != "" {
+		ev["fault"] = why
+	}
+	d.emit(s.dev, &s.fault, st, l, now, msg, ev)
+}
+
+// judgeEnvironment steps the environment alert of dev's own air sensors.
+func (d *Detector) judgeEnvironment(dev *device, now int64) {
+	cfg := &d.cfg
+	stale := int64(cfg.StaleAfter)
+	var lv, rs []float64
+	for _, s := range dev.list {
+		if s.info.role != roleAmbient || !s.valid(now, stale) {
+			continue
+		}
+		lv = append(lv, s.level)
+		if m, ok := s.minute.minOver(30); ok {
+			rs = append(rs, s.level-m)
+		}
+	}
+	if len(lv) == 0 && dev.env.lvl == none {
+		return
+	}
+	target := none
+	var amb, rise float64
+	if len(lv) > 0 {
+		slices.Sort(lv)
+		amb = median(lv)
+		if len(rs) > 0 {
+			slices.Sort(rs)
+			rise = median(rs)
+		}
+		switch {
+		case rise >= cfg.AmbientRiseWarning || amb >= cfg.AmbientWarning:
+			target = warning
+		case rise >= cfg.AmbientRiseAdvisory || amb >= cfg.AmbientAdvisory:
+			target = advisory
+		}
+	}
+	st, l := dev.env.step(now, target, cfg.Confirm, cfg.Clear, critical)
+	if st == "" {
+		return
+	}
+	msg := fmt.Sprintf("room air %.1f °C, %+.1f °C in 30 min", amb, rise)
+	if st == StateCleared {
+		msg = fmt.Sprintf("room air back to normal: %.1f °C", amb)
+	}
+	d.emit(dev, &dev.env, st, l, now, msg, map[string]any{
+		"ambient": round3(amb), "rise_30min": round3(rise),
+	})
+}
+
+// updateGas follows the baseline of an off-gas sensor.
+func (d *Detector) updateGas(s *sensor, now int64) {
+	if !s.valid(now, int64(d.cfg.StaleAfter)) {
+		return
+	}
+	if !s.hasBase {
+		s.base, s.hasBase = s.level, true
+		return
+	}
+	rise := s.level - s.base
+	if rise < 0 {
+		s.base = s.level
+		return
+	}
+	if rise < d.gasThreshold(s, advisory)/2 {
+		dt := float64(d.cfg.Tick) / 1e9
+		s.base = s.base + float64(dt/(7200+dt)*rise)
+	}
+}
+
+func (d *Detector) gasThreshold(s *sensor, l level) float64 {
+	m := d.cfg.GasAdvisory
+	if l >= warning {
+		m = d.cfg.GasWarning
+	}
+	if v, ok := m[s.info.gas]; ok {
+		return v
+	}
+	return m["voc"]
+}
+
+// gasLevel is the offgas level of s now.
+func (d *Detector) gasLevel(s *sensor) level {
+	if !s.hasBase || !s.valid(d.now, int64(d.cfg.StaleAfter)) {
+		return none
+	}
+	rise := s.level - s.base
+	switch {
+	case rise >= 4*d.gasThreshold(s, warning):
+		return critical
+	case rise >= d.gasThreshold(s, warning):
+		return warning
+	case rise >= d.gasThreshold(s, advisory):
+		return advisory
+	}
+	return none
+}
+
+func (d *Detector) judgeGas(dev *device, s *sensor, now int64) {
+	st, l := s.alarm.step(now, d.gasLevel(s), d.cfg.Confirm/2, d.cfg.Clear, critical)
+	if st == "" {
+		return
+	}
+	rise := s.level - s.base
+	msg := fmt.Sprintf("%s %.0f ppm above its baseline %.0f ppm", s.point, rise, s.base)
+	if st == StateCleared {
+		msg = s.point + " back to its baseline"
+	}
+	d.emit(dev, &s.alarm, st, l, now, msg, map[string]any{
+		"point": s.point, "ppm": round3(s.level), "baseline_ppm": round3(s.base), "rise_ppm": round3(rise),
+	})
+}
+
+func (d *Detector) sortRanked(sc []ranked) {
+	slices.SortFunc(sc, func(a, b ranked) int {
+		switch {
+		case a.v < b.v:
+			return -1
+		case a.v > b.v:
+			return 1
+		}
+		return a.s.order - b.s.order
+	})
+}
+
+// judgeBattery runs the thermal, voltage and current analysis of dev and
+// steps its units' alerts.
+func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
+	cfg := &d.cfg
+	stale := int64(cfg.StaleAfter)
+	r := d.room
+	if cfg.Air[dev.name] != nil {
+		r = d.roomOf(dev, now)
+	}
+	dtH := 0.0
+	if dev.lastTick != 0 {
+		dtH = float64(now-dev.lastTick) / float64(time.Hour)
+	}
+	dAmb, dAmbOK := 0.0, false
+	if r.ambOK && dev.prevAmbOK {
+		dAmb, dAmbOK = r.amb-dev.prevAmb, true
+	}
+	dev.prevAmb, dev.prevAmbOK = r.amb, r.ambOK
+
+	// string current: load, discharge, float climb
+	I, hasI := 0.0, false
+	if c := dev.current; c != nil && c.valid(now, stale) {
+		I, hasI = c.level, true
+	}
+	if hasI && I <= -cfg.LoadCurrent {
+		dev.lastDischarge = now
+	}
+	load := hasI && abs(I) >= cfg.LoadCurrent
+	if load {
+		if dev.loadSince == 0 {
+			dev.loadSince = now
+		}
+	} else {
+		dev.loadSince = 0
+	}
+	settled := !load || now-dev.loadSince >= 2*int64(cfg.AccelWindow)
+	recentLoad := load || (dev.lastDischarge != 0 && now-dev.lastDischarge < int64(15*time.Minute))
+	d.floatCurrent(dev, now, I, hasI, newMin)
+
+	// temperatures against their neighbours or the room
+	var cmv []float64
+	for _, g := range dev.groups {
+		if g.role != roleTemp {
+			continue
+		}
+		sc := d.scratch[:0]
+		for _, s := range g.members {
+			if s.valid(now, stale) {
+				sc = append(sc, ranked{v: s.level, s: s})
+				cmv = append(cmv, s.level)
+			} else {
+				s.hasX, s.accel = false, false
+				if newMin {
+					s.xmin.push(0, false)
+				}
+			}
+		}
+		d.sortRanked(sc)
+		for p, e := range sc {
+			s := e.s
+			switch {
+			case len(sc) >= 2:
+				d.updateRise(s, medianWithout(sc, p), refNeighbours, dtH, dAmb, dAmbOK)
+			case r.ambOK:
+				d.updateRise(s, r.amb, refRoom, dtH, dAmb, dAmbOK)
+			default:
+				d.updateRise(s, 0, "", dtH, dAmb, dAmbOK)
+			}
+			if newMin {
+				s.xmin.push(s.x, s.hasX)
+			}
+			d.accel(s, settled)
+		}
+		d.scratch = sc[:0]
+	}
+	if newMin {
+		cm, ok := 0.0, len(cmv) > 0 && r.ambOK
+		if ok {
+			slices.Sort(cmv)
+			cm = median(cmv) - r.amb
+		}
+		dev.cm.push(cm, ok)
+		dev.warm = 0
+		if c0, ok0 := dev.cm.at(0); ok0 {
+			if c30, ok30 := dev.cm.at(30); ok30 {
+				dev.warm = c0 - c30
+			}
+		}
+	}
+
+	// voltages against their group
+	for _, g := range dev.groups {
+		if g.role != roleVolt {
+			continue
+		}
+		sc := d.scratch[:0]
+		for _, s := range g.members {
+			if s.valid(now, stale) && s.level > 0 {
+				sc = append(sc, ranked{v: s.level, s: s})
+			}
+		}
+		if len(sc) >= 3 {
+			d.sortRanked(sc)
+			for p, e := range sc {
+				d.updateDeviation(e.s, e.s.level/medianWithout(sc, p)-1, recentLoad)
+			}
+		}
+		d.scratch = sc[:0]
+	}
+
+	// the string as a whole: off-gas and float current
+	str := "battery"
+	if dev.current != nil {
+		str = dev.current.info.subject
+	}
+	strLvl := none
+	if dev.floatClimb {
+		strLvl = advisory
+		if dev.warm >= 1.5 {
+			strLvl = warning
+		}
+	}
+	if r.gas >= warning {
+		strLvl = maxLevel(strLvl, advisory)
+	}
+	if strLvl > none {
+		dev.unitFor(str)
+	}
+
+	for _, u := range dev.units {
+		d.judgeUnit(dev, u, now, r, recentLoad, strLvl, u.subject == str)
+	}
+}
+
+// updateRise follows the difference x between s and its reference and
+// accumulates its unexplained rise (CUSUM).
+func (d *Detector) updateRise(s *sensor, ref float64, kind string, dtH, dAmb float64, dAmbOK bool) {
+	cfg := &d.cfg
+	if kind == "" {
+		s.hasX, s.cusum, s.refKind = false, 0, ""
+		return
+	}
+	x := s.level - ref
+	if s.refKind != kind {
+		s.cusum = 0
+		s.xmin = history{}
+	} else if s.hasX && !s.broken && kind == refNeighbours {
+		allow := float64(cfg.DriftPerHour*dtH) + float64(cfg.CommonModeGain*abs(ref-s.prevRef))
+		if dAmbOK {
+			allow += float64(cfg.AmbientGain * abs(dAmb))
+		}
+		s.cusum = math.Min(100, math.Max(0, s.cusum+(x-s.prevX)-allow))
+	}
+	if kind == refRoom {
+		s.cusum = 0
+	}
+	s.prevX, s.prevRef, s.x, s.ref, s.refKind, s.hasX, s.broken = x, ref, x, ref, kind, true, false
+}
+
+// accel judges self-heating from the per-minute history of x: a rate of
+// rise that at least doubled from one window to the next and is steep.
+func (d *Detector) accel(s *sensor, settled bool) {
+	cfg := &d.cfg
+	w := int(cfg.AccelWindow / time.Minute)
+	if w < 1 {
+		w = 1
+	}
+	s.accel, s.rate = false, 0
+	x0, ok0 := s.xmin.at(0)
+	x1, ok1 := s.xmin.at(w)
+	x2, ok2 := s.xmin.at(2 * w)
+	if !ok0 || !ok1 {
+		return
+	}
+	r1 := (x0 - x1) / float64(w)
+	s.rate = r1
+	if !ok2 || !settled {
+		return
+	}
+	r0 := (x1 - x2) / float64(w)
+	s.accel = r1 >= cfg.AccelRate && r0 >= 0.25 && r1 >= 2*r0 && (s.refKind == refNeighbours || x0 >= 10)
+}
+
+// updateDeviation follows the relative deviation of a voltage from its
+// group's median, and its long-run offset.
+func (d *Detector) updateDeviation(s *sensor, dv float64, recentLoad bool) {
+	if !s.hasDev {
+		s.hasDev, s.dev0, s.devNow = true, dv, dv
+		for i := range s.devHist {
+			s.devHist[i] = dv
+		}
+		return
+	}
+	copy(s.devHist[1:], s.devHist[:len(s.devHist)-1])
+	s.devHist[0] = s.devNow
+	s.devNow = dv
+	if !recentLoad {
+		dt := float64(d.cfg.Tick) / 1e9
+		s.dev0 = s.dev0 + float64(dt/(7200+dt)*(dv-s.dev0))
+	}
+}
+
+// floatCurrent follows the float current of a string and notes a climb.
+func (d *Detector) floatCurrent(dev *device, now int64, I float64, hasI, newMin bool) {
+	c := dev.current
+	if c == nil {
+		return
+	}
+	if newMin {
+		c.minute.push(I, hasI)
+	}
+	dev.floatClimb = false
+	quiet := dev.lastDischarge == 0 || now-dev.lastDischarge > int64(2*time.Hour)
+	if !hasI || !quiet || I < 0 {
+		return
+	}
+	if !dev.hasFloat || I < dev.floatBase {
+		dev.floatBase, dev.hasFloat = I, true
+	}
+	i15, ok15 := c.minute.at(15)
+	i30, ok30 := c.minute.at(30)
+	cfg := &d.cfg
+	dev.floatClimb = ok15 && ok30 && I >= cfg.FloatRatio*dev.floatBase && I-dev.floatBase >= cfg.FloatMin &&
+		I > 1.1*i15 && i15 > 1.1*i30 && I-i30 >= cfg.FloatMin
+	if !dev.floatClimb {
+		dt := float64(cfg.Tick) / 1e9
+		dev.floatBase = dev.floatBase + float64(dt/(6*3600+dt)*(I-dev.floatBase))
+	}
+}
+
+// judgeUnit fuses the evidence of one subject and steps its alerts.
+func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad bool, strLvl level, isStr bool) {
+	cfg := &d.cfg
+	stale := int64(cfg.StaleAfter)
+	th := none
+	why := ""
+	var best, hot *sensor
+	for _, s := range u.temps {
+		if !s.valid(now, stale) || !s.hasX {
+			continue
+		}
+		l, w := none, ""
+		if s.refKind == refNeighbours {
+			switch {
+			case s.cusum >= cfg.RiseCritical:
+				l, w = critical, "rise"
+			case s.cusum >= cfg.RiseWarning:
+				l, w = warning, "rise"
+			case s.cusum >= cfg.RiseAdvisory:
+				l, w = advisory, "rise"
+			}
+		}
+		if s.accel && l < warning {
+			l, w = warning, "accelerating"
+		}
+		if s.last >= cfg.RunawayTemp && s.rate > 0.5 {
+			l, w = critical, "self-heating"
+		}
+		if best == nil || l > th || (l == th && s.cusum > best.cusum) {
+			th, why, best = l, w, s
+		}
+		if hot == nil || s.last > hot.last {
+			hot = s
+		}
+	}
+	sag, drop := 0.0, 0.0
+	for _, v := range u.volts {
+		if !v.hasDev || !v.valid(now, stale) {
+			continue
+		}
+		sag = math.Min(sag, v.devNow-v.dev0)
+		drop = math.Min(drop, v.devNow-v.devHist[len(v.devHist)-1])
+	}
+	voltEv := !recentLoad && (sag <= -cfg.VoltageSag || drop <= -cfg.VoltageDrop)
+	var also []string
+	if voltEv {
+		also = append(also, "voltage sag")
+	}
+	if r.gas >= warning {
+		also = append(also, "off-gas")
+	}
+	if dev.floatClimb {
+		also = append(also, "float current climbing")
+	}
+	if th >= advisory {
+		th = min(critical, th+level(len(also)))
+	} else if !recentLoad && drop <= -cfg.VoltageDrop {
+		th, why = advisory, "voltage drop"
+	}
+	if isStr && strLvl > th {
+		th = strLvl
+		if dev.floatClimb {
+			why = "float current climbing"
+		} else {
+			why = "off-gas"
+		}
+	}
+	if u.fastUntil >= now && u.fastLvl > th {
+		th, why = u.fastLvl, u.fastWhy
+	} else if u.fastUntil < now {
+		u.fastLvl = none
+	}
+	if st, l := u.runaway.step(now, th, cfg.Confirm, 3*cfg.Clear, critical); st != "" {
+		d.emitRunaway(dev, u, st, l, now, why, best, sag, drop, also, r)
+	}
+
+	ot := none
+	if hot != nil {
+		switch {
+		case hot.last >= cfg.OverTempCritical:
+			ot = critical
+		case hot.last >= cfg.OverTempWarning:
+			ot = warning
+		case hot.last >= cfg.OverTempAdvisory:
+			ot = advisory
+		}
+	}
+	if st, l := u.overTemp.step(now, ot, 0, cfg.Clear, advisory); st != "" {
+		ev := map[string]any{}
+		msg := u.subject + " back below the temperature limits"
+		if hot != nil {
+			ev["point"], ev["temperature"] = hot.point, round3(hot.last)
+			if st != StateCleared {
+				msg = fmt.Sprintf("%s at %.1f °C", u.subject, hot.last)
+			}
+		}
+		d.emit(dev, &u.overTemp, st, l, now, msg, ev)
+	}
+
+	imb, worst := none, 0.0
+	var wv *sensor
+	for _, v := range u.volts {
+		if v.hasDev && v.valid(now, stale) && abs(v.devNow) > abs(worst) {
+			worst, wv = v.devNow, v
+		}
+	}
+	switch {
+	case abs(worst) >= cfg.ImbalanceWarning:
+		imb = warning
+	case abs(worst) >= cfg.ImbalanceAdvisory:
+		imb = advisory
+	}
+	if st, l := u.imbalance.step(now, imb, 5*cfg.Confirm, cfg.Clear, critical); st != "" {
+		ev := map[string]any{"deviation": round3(worst)}
+		msg := u.subject + " voltage back in line with its group"
+		if wv != nil {
+			ev["point"], ev["voltage"] = wv.point, round3(wv.level)
+			if st != StateCleared {
+				msg = fmt.Sprintf("%s %+.1f %% from the median of its group", wv.point, 100*worst)
+			}
+		}
+		d.emit(dev, &u.imbalance, st, l, now, msg, ev)
+	}
+}
+
+func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int64, why string, s *sensor,
+	sag, drop float64, also []string, r room) {
+	ev := map[string]any{}
+	var msg string
+	if s != nil {
+		ev["point"] = s.point
+		ev["temperature"] = round3(s.last)
+		ev["reference"] = round3(s.ref)
+		ev["reference_kind"] = s.refKind
+		ev["excess"] = round3(s.x)
+		ev["rise"] = round3(s.cusum)
+		ev["rate_c_per_min"] = round3(s.rate)
+		ev["accelerating"] = s.accel
+	}
+	if sag != 0 {
+		ev["voltage_sag"] = round3(sag)
+	}
+	if drop != 0 {
+		ev["voltage_drop"] = round3(drop)
+	}
+	if r.gas > none {
+		ev["offgas_point"], ev["offgas_rise_ppm"] = r.gasPoint, round3(r.gasRise)
+	}
+	if dev.current != nil && dev.current.hasLevel {
+		ev["current"] = round3(dev.current.level)
+		if dev.hasFloat {
+			ev["float_baseline"] = round3(dev.floatBase)
+		}
+	}
+	if u.fastRate != 0 && u.fastUntil >= now {
+		ev["fast_rate_c_per_s"] = round3(u.fastRate)
+	}
+	if why != "" {
+		ev["trigger"] = why
+	}
+	if len(also) > 0 {
+		ev["corroborated_by"] = strings.Join(also, ", ")
+	}
+	switch {
+	case st == StateCleared:
+		msg = u.subject + ": runaway evidence gone"
+	case why == "rise" && s != nil:
+		msg = fmt.Sprintf("%s rose %.1f °C more than its neighbours explain, now %.1f °C above them", u.subject, s.cusum, s.x)
+	case why == "accelerating" && s != nil:
+		msg = fmt.Sprintf("%s heating faster and faster: %.1f °C/min above its %s", u.subject, s.rate, s.refKind)
+	case why == "self-heating" && s != nil:
+		msg = fmt.Sprintf("%s at %.0f °C and still rising: self-heating", u.subject, s.last)
+	case why == "fast rise" || why == "fast rise with voltage drop" || why == "fast rise above the temperature limit":
+		msg = fmt.Sprintf("%s rising %.1f °C/s: %s", u.subject, u.fastRate, why)
+	default:
+		msg = u.subject + ": " + why
+	}
+	if len(also) > 0 && st != StateCleared {
+		msg += "; with " + strings.Join(also, ", ")
+	}
+	d.emit(dev, &u.runaway, st, l, now, msg, ev)
+}
+
+// fastRule applies the GB 38031-2025 rule at sample time t: a rise of at
+// least FastRate sustained longer than FastHold is critical with a voltage
+// drop or above the over-temperature limit, and a warning otherwise.
+func (d *Detector) fastRule(s *sensor, t int64) {
+	u := s.unit
+	if u == nil {
+		return
+	}
+	cfg := &d.cfg
+	span := float64(s.lastT-s.runStart) / 1e9
+	rate := (s.last - s.runStartV) / span
+	lvl, why := warning, "fast rise"
+	if s.last >= cfg.OverTempWarning {
+		lvl, why = critical, "fast rise above the temperature limit"
+	}
+	for _, v := range u.volts {
+		if v.hasLast && v.prevLast > 0 && v.last/v.prevLast-1 <= -cfg.VoltageDrop {
+			lvl, why = critical, "fast rise with voltage drop"
+		}
+	}
+	if lvl < u.fastLvl && u.fastUntil >= t {
+		return
+	}
+	u.fastUntil, u.fastLvl, u.fastRate, u.fastWhy = t+int64(5*time.Minute), lvl, rate, why
+	target := maxLevel(lvl, u.runaway.lvl)
+	if st, l := u.runaway.step(t, target, cfg.Confirm, 3*cfg.Clear, warning); st != "" {
+		d.emitRunaway(s.dev, u, st, l, t, why, s, 0, 0, nil, d.room)
+	}
+}

@@ -1,0 +1,229 @@
+package detect
+
+import "math"
+
+// histLen is the length of the per-minute history each sensor keeps.
+const histLen = 32
+
+// history is a ring of per-minute values; at(k) is the value k minutes
+// before the newest.
+type history struct {
+	v    [histLen]float64
+	ok   [histLen]bool
+	head int
+	n    int
+}
+
+func (h *history) push(v float64, ok bool) {
+	h.head = (h.head + 1) % histLen
+	h.v[h.head], h.ok[h.head] = v, ok
+	if h.n < histLen {
+		h.n++
+	}
+}
+
+func (h *history) at(k int) (float64, bool) {
+	if k >= h.n {
+		return 0, false
+	}
+	i := (h.head - k + histLen) % histLen
+	return h.v[i], h.ok[i]
+}
+
+// minOver returns the lowest valid value of the last k minutes.
+func (h *history) minOver(k int) (float64, bool) {
+	m, found := 0.0, false
+	for i := 0; i <= k && i < h.n; i++ {
+		if v, ok := h.at(i); ok && (!found || v < m) {
+			m, found = v, true
+		}
+	}
+	return m, found
+}
+
+// sentinel reports values devices send for "no sensor" or "not ready".
+func sentinel(v float64) bool {
+	switch v {
+	case 85, 127, 127.5, -40, -127, -128, 128, 255, -273, -273.15, 3276.7, -3276.8, 32767, -32768, 65535, 6553.5:
+		return true
+	}
+	return false
+}
+
+// sensor is the state of one point of one device.
+type sensor struct {
+	dev   *device
+	point string
+	info  pointInfo
+	unit  *unit
+	order int // position in the device, for deterministic ordering
+
+	// glitch filter: the last accepted sample and a held jump.
+	hasLast bool
+	last    float64
+	lastT   int64
+	pending bool
+	pend    float64
+	pendT   int64
+	pendN   int
+
+	// smoothed level
+	hasLevel bool
+	level    float64
+	levelT   int64
+
+	// faults
+	nanRun    int
+	nanSince  int64
+	glitchT   int64
+	glitchV   float64
+	glitchWhy string
+	glitches  int
+	sameSince int64
+	refSame   float64
+	hasRefSam bool
+	stuck     bool
+	fault     alert
+	alarm     alert // offgas, for gas sensors
+	prevLast  float64
+	accel     bool
+	rate      float64
+	xmin      history
+
+	// GB 38031 fast rise: a run of samples each rising >= FastRate.
+	runStart  int64
+	runStartV float64
+	runN      int
+
+	// differential rise against the neighbours
+	hasX    bool
+	broken  bool
+	prevX   float64
+	prevRef float64
+	x, ref  float64
+	cusum   float64
+	refKind string
+
+	// voltage deviation from the group median
+	hasDev  bool
+	dev0    float64 // long-run offset of the deviation
+	devNow  float64
+	devHist [4]float64 // deviation at the last ticks, for sudden drops
+	devN    int
+
+	// gas baseline
+	hasBase bool
+	base    float64
+
+	minute history
+}
+
+// valid reports whether the sensor may take part in comparisons at now.
+func (s *sensor) valid(now int64, stale int64) bool {
+	return s.hasLevel && now-s.lastT <= stale && s.nanRun == 0 && !s.stuck
+}
+
+// glitch records a rejected sample.
+func (s *sensor) glitch(t int64, v float64, why string) {
+	s.glitchT, s.glitchV, s.glitchWhy = t, v, why
+	s.glitches++
+}
+
+// observe filters one sample; it returns true when a glitch or an open
+// circuit was just found, so the caller can raise sensor_fault at once.
+func (s *sensor) observe(d *Detector, t int64, v float64) bool {
+	cfg := &d.cfg
+	if math.IsNaN(v) {
+		s.nanRun++
+		if s.nanRun == 1 {
+			s.nanSince = t
+		}
+		s.broken = true
+		s.pending = false
+		return s.nanRun == 2
+	}
+	s.nanRun = 0
+	isTemp := s.info.role == roleTemp || s.info.role == roleAmbient
+	if isTemp && (v < cfg.SensorMin || v > cfg.SensorMax) {
+		s.glitch(t, v, "out of range")
+		return true
+	}
+	if s.info.role == roleGas && v < 0 {
+		s.glitch(t, v, "negative concentration")
+		return true
+	}
+	if !isTemp || !s.hasLast {
+		s.accept(d, t, v)
+		return false
+	}
+	jump := cfg.SpikeJump
+	if s.pending {
+		switch {
+		case sentinel(s.pend) && v == s.pend:
+			// a sentinel repeated is no confirmation
+			s.pendN++
+			return false
+		case math.Abs(v-s.pend) <= jump:
+			s.pending = false
+			s.accept(d, s.pendT, s.pend)
+			s.accept(d, t, v)
+			return false
+		case math.Abs(v-s.last) <= jump:
+			s.pending = false
+			s.glitch(s.pendT, s.pend, "spike")
+			s.accept(d, t, v)
+			return true
+		default:
+			s.glitch(s.pendT, s.pend, "spike")
+			s.pend, s.pendT, s.pendN = v, t, 1
+			return true
+		}
+	}
+	if math.Abs(v-s.last) > jump {
+		s.pending = true
+		s.pend, s.pendT, s.pendN = v, t, 1
+		return false
+	}
+	s.accept(d, t, v)
+	return false
+}
+
+// accept takes a sample into the smoothed level.
+func (s *sensor) accept(d *Detector, t int64, v float64) {
+	if s.hasLast && v == s.last {
+		if s.sameSince == 0 {
+			s.sameSince = s.lastT
+			s.hasRefSam = false
+		}
+	} else {
+		s.sameSince = 0
+		s.stuck = false
+	}
+	if s.info.role == roleTemp && s.hasLast && t > s.lastT {
+		dt := float64(t-s.lastT) / 1e9
+		if (v-s.last)/dt >= d.cfg.FastRate {
+			if s.runN == 0 {
+				s.runStart, s.runStartV = s.lastT, s.last
+			}
+			s.runN++
+		} else {
+			s.runN = 0
+		}
+	}
+	tau := float64(d.cfg.Smoothing) / 1e9
+	if s.info.role == roleVolt || s.info.role == roleCurrent {
+		tau /= 4
+	}
+	if !s.hasLevel || t-s.levelT > 3*int64(d.cfg.Smoothing) || t < s.levelT {
+		s.level = v
+		if s.hasLevel {
+			s.broken = true
+		}
+	} else {
+		dt := float64(t-s.levelT) / 1e9
+		a := dt / (tau + dt)
+		s.level = s.level + float64(a*(v-s.level))
+	}
+	s.hasLevel, s.levelT = true, t
+	s.hasLast, s.last, s.lastT = true, v, t
+}
