@@ -171,7 +171,7 @@ func TestCloseMidReply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer pty.Close()
+		t.Cleanup(func() { _ = pty.Close() })
 		go func() { _ = s.ServeRTU(ctx, pty.Server, 115200) }()
 		_ = s.SetFault(Fault{Kind: CloseMidReply, Times: 1})
 		tty := openTTY(t, pty.Path)
