@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path"
 	"time"
@@ -18,14 +18,16 @@ import (
 const probeSynopsis = `[-profiles DIR] [-timeout D] URL
 
 Reads a device once and prints one "point value unit" line per reading,
-"nan" for a value the device reports as invalid. URLs:
+"nan" for a value the device reports as invalid. URLs (as device
+addresses in a site config):
   modbus+tcp://HOST[:502]?unit=1&profile=NAME
   modbus+rtu:///dev/ttyUSB0?baud=19200&parity=E&unit=1&profile=NAME
   modbus+rtutcp://HOST:PORT?unit=1&profile=NAME
-Query keys: unit (0-247, default 1), profile (sunspec, or a Modbus profile
-NAME.yaml), timeout (per request, default 1s); on modbus+rtu also baud,
-parity (N, E, O), databits, stopbits. profile=sunspec discovers the
-device's SunSpec models. snmp:// and i2c:// are not supported yet.
+Query keys: unit (default 1), profile, timeout (per request, default 1s);
+on modbus+rtu also baud, parity (N, E, O), data and stop bits.
+profile=sunspec discovers the device's SunSpec models; any other NAME is
+the Modbus profile NAME.yaml under -profiles. snmp:// and i2c:// are not
+supported yet.
 `
 
 // probeCmd reads one device once, for commissioning.
@@ -49,38 +51,45 @@ func probeCmd(ctx context.Context, e *env, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
+	a := t.Modbus
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	// Load the register map before touching the device, so a bad profile
 	// is an input error.
-	var read func(context.Context, sunspec.Registers) ([]drivers.Reading, error)
-	if t.Profile == "sunspec" {
+	var read func(context.Context, modbus.Reader) ([]drivers.Reading, error)
+	if a.Profile == "sunspec" {
 		models, err := sunspec.DefaultModels()
 		if err != nil {
 			return err
 		}
-		read = func(ctx context.Context, r sunspec.Registers) ([]drivers.Reading, error) {
-			return sunspec.New(r, models, &sunspec.Opts{Unit: t.Unit}).Read(ctx)
+		read = func(ctx context.Context, r modbus.Reader) ([]drivers.Reading, error) {
+			return sunspec.New(r, models, &sunspec.Opts{Unit: a.Unit}).Read(ctx)
 		}
 	} else {
-		p, err := loadProbeProfile(*profiles, t.Profile)
+		p, err := loadProbeProfile(*profiles, a.Profile)
 		if err != nil {
 			return inputError{err}
 		}
-		read = func(ctx context.Context, r sunspec.Registers) ([]drivers.Reading, error) {
-			return readProfile(ctx, r, t.Unit, p)
+		read = func(ctx context.Context, r modbus.Reader) ([]drivers.Reading, error) {
+			d := modbus.NewDevice(a.Profile, a.Unit, p, r, modbus.Options{Timeout: a.Timeout, Logger: logger})
+			return d.Poll(ctx)
 		}
 	}
 
-	c, err := probe.Dial(t)
+	c, err := modbus.Open(a, modbus.ClientOptions{Timeout: a.Timeout, Logger: logger})
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
 	defer c.Close()
 	rs, err := read(ctx, c)
+	// A partial read prints what it could read, then fails.
+	if werr := probe.Write(e.stdout, rs); werr != nil {
+		return werr
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
-	return probe.Write(e.stdout, rs)
+	return nil
 }
 
 // loadProbeProfile loads Modbus profile name from dir (as NAME.yaml, or
@@ -103,34 +112,5 @@ func loadProbeProfile(dir, name string) (*modbus.Profile, error) {
 	return nil, fmt.Errorf("profile %q: no %s.yaml in %s", name, name, dir)
 }
 
-// readProfile reads every point of a Modbus profile once, in the planner's
-// requests.
-func readProfile(ctx context.Context, r sunspec.Registers, unit byte, p *modbus.Profile) ([]drivers.Reading, error) {
-	var out []drivers.Reading
-	for _, req := range modbus.Plan(p) {
-		if req.Table == modbus.Coil || req.Table == modbus.Discrete {
-			return nil, fmt.Errorf("profile %s: %s table: probe reads registers only", p.Name, req.Table)
-		}
-		words, err := r.ReadRegisters(ctx, unit, req.Table, req.Start, req.Count)
-		if err != nil {
-			return nil, fmt.Errorf("profile %s: %s %d+%d: %w", p.Name, req.Table, req.Start, req.Count, err)
-		}
-		if len(words) != int(req.Count) {
-			return nil, fmt.Errorf("profile %s: %s %d+%d: %d registers in the reply", p.Name, req.Table, req.Start, req.Count, len(words))
-		}
-		now := time.Now()
-		for _, i := range req.Points {
-			pt := &p.Points[i]
-			off := int(pt.Address) - int(req.Start)
-			v, text, err := pt.Decode(words[off:off+pt.Words()], p.ByteOrder)
-			if err != nil {
-				return nil, fmt.Errorf("profile %s: %s at %s %d: %w", p.Name, pt.Point, req.Table, pt.Address, err)
-			}
-			out = append(out, drivers.Reading{Point: pt.Point, Value: v, Text: text, Unit: pt.Unit, Time: now})
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("the profile maps no points")
-	}
-	return out, nil
-}
+// The drivers/modbus client is what the SunSpec reader reads through.
+var _ sunspec.Registers = (*modbus.Client)(nil)
