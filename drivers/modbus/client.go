@@ -144,17 +144,6 @@ func NewRTUClient(cfg SerialConfig, opts ClientOptions) *Client {
 	return newClient(fmt.Sprintf("rtu://%s?baud=%d", cfg.Device, cfg.Baud), newRTULink(tr), opts)
 }
 
-// newStreamRTUClient returns a client speaking RTU over an already open
-// stream (tests: one end of a pty pair).
-func newStreamRTUClient(name string, c deadlineConn, baud int, opts ClientOptions) *Client {
-	tr := &rtuTransporter{gap: interFrameGap(baud), drain: true}
-	tr.open = func(context.Context) (deadlineConn, error) {
-		return nil, fmt.Errorf("%s: closed", name)
-	}
-	tr.conn = c
-	return newClient(name, newRTULink(tr), opts)
-}
-
 // String returns the client's address, e.g. tcp://10.0.0.5:502.
 func (c *Client) String() string { return c.addr }
 

@@ -28,6 +28,7 @@ func TestClientReads(t *testing.T) {
 		t.Run(k.name, func(t *testing.T) {
 			s := newTestServer()
 			s.set(1, 100, 1, 2, 3, 0xFFFF)
+			s.setTable(1, Input, 101, 2, 3)
 			s.setBit(1, 5, true)
 			s.setBit(1, 7, true)
 			c := k.dial(t, s, ClientOptions{Timeout: time.Second})

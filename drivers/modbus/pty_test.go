@@ -30,7 +30,9 @@ type nopCloser struct{ *os.File }
 func (nopCloser) Close() error { return nil }
 
 // charTime is the time of one RTU character (11 bits) at baud.
-func charTime(baud int) time.Duration { return time.Duration(11 * float64(time.Second) / float64(baud)) }
+func charTime(baud int) time.Duration {
+	return time.Duration(11 * float64(time.Second) / float64(baud))
+}
 
 // lineMaxRegisters is the theoretical register throughput of an RTU line:
 // reads of 125 registers, each an 8-byte request and a 255-byte reply,

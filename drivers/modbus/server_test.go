@@ -25,7 +25,7 @@ type behaviour struct {
 // test script faults per request.
 type testServer struct {
 	mu    sync.Mutex
-	units map[byte]map[uint16]uint16 // holding and input registers (same space)
+	units map[byte]map[uint32]uint16 // holding registers at addr, input at addr|inputSpace
 	bits  map[byte]map[uint16]bool   // coils and discrete inputs
 	hook  func(n int, unit, fn byte, addr, count uint16) behaviour
 	reqs  atomic.Int64
@@ -34,17 +34,30 @@ type testServer struct {
 }
 
 func newTestServer() *testServer {
-	return &testServer{units: map[byte]map[uint16]uint16{}, bits: map[byte]map[uint16]bool{}}
+	return &testServer{units: map[byte]map[uint32]uint16{}, bits: map[byte]map[uint16]bool{}}
 }
 
+// inputSpace keeps input registers apart from holding registers.
+const inputSpace = 1 << 16
+
+// set sets holding registers of unit from addr.
 func (s *testServer) set(unit byte, addr uint16, words ...uint16) {
+	s.setTable(unit, Holding, addr, words...)
+}
+
+// setTable sets registers of table (holding or input) of unit from addr.
+func (s *testServer) setTable(unit byte, table Table, addr uint16, words ...uint16) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.units[unit] == nil {
-		s.units[unit] = map[uint16]uint16{}
+		s.units[unit] = map[uint32]uint16{}
+	}
+	space := uint32(0)
+	if table == Input {
+		space = inputSpace
 	}
 	for i, w := range words {
-		s.units[unit][addr+uint16(i)] = w
+		s.units[unit][space|uint32(addr+uint16(i))] = w
 	}
 }
 
@@ -79,9 +92,13 @@ func (s *testServer) answer(unit byte, pdu []byte) ([]byte, behaviour) {
 	}
 	switch fn {
 	case 3, 4:
+		space := uint32(0)
+		if fn == 4 {
+			space = inputSpace
+		}
 		out := []byte{fn, byte(2 * count)}
 		for i := uint16(0); i < count; i++ {
-			out = binary.BigEndian.AppendUint16(out, regs[addr+i])
+			out = binary.BigEndian.AppendUint16(out, regs[space|uint32(addr+i)])
 		}
 		return out, b
 	case 1, 2:
