@@ -240,6 +240,7 @@ func (r *Rack) cellVoltage(i, j int) float64 {
 // battery.module.N.voltage, battery.module.N.charge,
 // battery.module.N.cell.M.voltage, battery.module.N.cell.M.temperature,
 // battery.module.N.cell.{avg,min,max}.voltage,
+// battery.module.N.cell.{min,max}.temperature,
 // battery.cell.{min,max}.voltage, battery.module.{min,max}.temperature,
 // ambient.temperature, gas.h2, gas.co and gas.voc.
 //
@@ -247,7 +248,7 @@ func (r *Rack) cellVoltage(i, j int) float64 {
 // values, measurement noise included.
 func (r *Rack) Points() map[string]float64 {
 	c := r.cfg
-	pts := make(map[string]float64, 8+c.Modules*(6+2*c.Cells))
+	pts := make(map[string]float64, 13+c.Modules*(8+2*c.Cells))
 	var total, socSum, tSum float64
 	cellMin, cellMax := math.Inf(1), math.Inf(-1)
 	modMin, modMax := math.Inf(1), math.Inf(-1)
@@ -256,12 +257,15 @@ func (r *Rack) Points() map[string]float64 {
 		t := r.temp[i] + r.tNoise[i]
 		var mv float64
 		vMin, vMax := math.Inf(1), math.Inf(-1)
+		tMin, tMax := math.Inf(1), math.Inf(-1)
 		for j := range c.Cells {
 			v := r.cellVoltage(i, j)
 			mv += v
 			vMin, vMax = min(vMin, v), max(vMax, v)
 			pts[fmt.Sprintf("battery.module.%d.cell.%d.voltage", n, j+1)] = v
-			pts[fmt.Sprintf("battery.module.%d.cell.%d.temperature", n, j+1)] = t + r.cellTmp[i][j]
+			ct := t + r.cellTmp[i][j]
+			tMin, tMax = min(tMin, ct), max(tMax, ct)
+			pts[fmt.Sprintf("battery.module.%d.cell.%d.temperature", n, j+1)] = ct
 		}
 		pts[fmt.Sprintf("battery.module.%d.temperature", n)] = t
 		pts[fmt.Sprintf("battery.module.%d.voltage", n)] = mv
@@ -269,6 +273,8 @@ func (r *Rack) Points() map[string]float64 {
 		pts[fmt.Sprintf("battery.module.%d.cell.avg.voltage", n)] = mv / float64(c.Cells)
 		pts[fmt.Sprintf("battery.module.%d.cell.min.voltage", n)] = vMin
 		pts[fmt.Sprintf("battery.module.%d.cell.max.voltage", n)] = vMax
+		pts[fmt.Sprintf("battery.module.%d.cell.min.temperature", n)] = tMin
+		pts[fmt.Sprintf("battery.module.%d.cell.max.temperature", n)] = tMax
 		total += mv
 		socSum += r.soc[i]
 		tSum += t

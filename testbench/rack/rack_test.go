@@ -40,7 +40,7 @@ func TestPointsUseTheContractVocabulary(t *testing.T) {
 			t.Errorf("point %q missing", name)
 		}
 	}
-	if got, want := len(pts), 12+3*(6+2*4)+1; got != want {
+	if got, want := len(pts), 12+3*(8+2*4)+1; got != want {
 		t.Errorf("%d points, want %d", got, want)
 	}
 }
