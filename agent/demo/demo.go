@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/emberwatch/emberwatch/agent/broker"
 	"github.com/emberwatch/emberwatch/agent/console"
+	"github.com/emberwatch/emberwatch/agent/detect"
+	"github.com/emberwatch/emberwatch/drivers"
 )
 
 // The demo gateway's identity: its topics are emberwatch/v1/demo/gw-1/...
@@ -22,6 +25,21 @@ const (
 
 // DefaultLength is the scenario time a run lasts unless told otherwise.
 const DefaultLength = 60 * time.Second
+
+// DetectorConfig is the detector's configuration in the demo: the
+// defaults, with the filter, confirmation and clearing times shortened so
+// that a fault developing over a minute is raised within that minute. A
+// site keeps the defaults, which trade that speed for fewer false alarms.
+func DetectorConfig() detect.Config {
+	return detect.Config{
+		Site:      Site,
+		Gateway:   Gateway,
+		Tick:      time.Second,
+		Smoothing: 5 * time.Second,
+		Confirm:   5 * time.Second,
+		Clear:     20 * time.Second,
+	}
+}
 
 // Options configures a run. The zero value runs the default scenario at
 // real speed for DefaultLength, writing a line log to io.Discard.
@@ -44,8 +62,9 @@ type Options struct {
 	Scenario Scenario
 	// Seed makes the rack's noise reproducible.
 	Seed uint64
-	// NewPoller returns the agent's poller of the rack; NewDirectPoller
-	// when nil. It may start a simulator that stops with ctx.
+	// NewPoller returns the agent's poller of the rack; when nil, a
+	// ModbusPoller: the rack served over Modbus TCP and read with the
+	// Modbus driver. It may start a simulator that stops with ctx.
 	NewPoller func(ctx context.Context, sim *Sim) (Poller, error)
 	// NewPublisher returns the agent's publisher to the broker at url;
 	// NewMQTTPublisher when nil.
@@ -83,7 +102,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if opts.NewPoller == nil {
-		opts.NewPoller = func(_ context.Context, sim *Sim) (Poller, error) { return NewDirectPoller(sim), nil }
+		opts.NewPoller = func(ctx context.Context, sim *Sim) (Poller, error) {
+			return NewModbusPoller(ctx, sim, 50*time.Millisecond, log)
+		}
 	}
 	if opts.NewPublisher == nil {
 		opts.NewPublisher = func(ctx context.Context, url, site, gw string) (Publisher, error) {
@@ -151,7 +172,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	interval := time.Duration(float64(time.Second) / opts.Speed)
 	log.Info("demo running", "broker", b.URL(), "speed", opts.Speed, "duration", opts.Duration, "forever", opts.Forever, "poll", interval)
-	res.Polls, res.Errors = agentLoop(runCtx, log, poller, pub, interval)
+	det := detect.New(DetectorConfig())
+	epoch := time.Now().UTC()
+	clock := func() time.Time { return epoch.Add(sim.Now()) }
+	res.Polls, res.Errors = agentLoop(runCtx, log, poller, pub, det, clock, interval)
 	pub.Close()
 
 	// Let the last messages through the broker before the view stops.
@@ -166,11 +190,14 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
-// agentLoop polls every interval until ctx is done and publishes each
-// poll; it returns the counts of good and failed polls.
-func agentLoop(ctx context.Context, log *slog.Logger, p Poller, pub Publisher, interval time.Duration) (polls, errs int) {
+// agentLoop polls every interval until ctx is done, stamps each poll with
+// the scenario's time, publishes it, feeds it to the detector and
+// publishes the detector's events; it returns the counts of good and
+// failed polls.
+func agentLoop(ctx context.Context, log *slog.Logger, p Poller, pub Publisher, det *detect.Detector, clock func() time.Time, interval time.Duration) (polls, errs int) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	active := map[string]detect.Event{}
 	for {
 		rs, err := p.Poll(ctx)
 		switch {
@@ -179,12 +206,30 @@ func agentLoop(ctx context.Context, log *slog.Logger, p Poller, pub Publisher, i
 		case err != nil:
 			errs++
 			log.Warn("demo: poll failed", "device", Device, "err", err)
-		default:
-			if err := pub.Telemetry(ctx, Device, rs); err != nil && ctx.Err() == nil {
+		}
+		if len(rs) > 0 {
+			at := clock()
+			for i := range rs {
+				rs[i].Time = at
+			}
+			if err := pub.Telemetry(ctx, Device, rs); err != nil {
+				if ctx.Err() != nil {
+					return polls, errs
+				}
 				errs++
 				log.Warn("demo: publish failed", "device", Device, "err", err)
-			} else {
+			} else if err == nil {
 				polls++
+			}
+			for _, ev := range observe(det, Device, rs) {
+				if ev.State == detect.StateCleared {
+					delete(active, ev.ID)
+				} else {
+					active[ev.ID] = ev
+				}
+				if err := pub.Alert(ctx, ev, sortedActive(active)); err != nil && ctx.Err() == nil {
+					log.Warn("demo: alert publish failed", "device", Device, "id", ev.ID, "err", err)
+				}
 			}
 		}
 		select {
@@ -193,6 +238,28 @@ func agentLoop(ctx context.Context, log *slog.Logger, p Poller, pub Publisher, i
 		case <-t.C:
 		}
 	}
+}
+
+// observe feeds one poll to the detector and returns the events it caused.
+func observe(det *detect.Detector, device string, rs []drivers.Reading) []detect.Event {
+	var out []detect.Event
+	for _, r := range rs {
+		if r.Text != "" {
+			continue
+		}
+		out = append(out, det.Observe(detect.Sample{Time: r.Time, Device: device, Point: r.Point, Value: r.Value})...)
+	}
+	return out
+}
+
+// sortedActive returns the active alerts in order of their ids.
+func sortedActive(m map[string]detect.Event) []detect.Event {
+	out := make([]detect.Event, 0, len(m))
+	for _, ev := range m {
+		out = append(out, ev)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }
 
 // waitConnected waits until the view's client is connected.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emberwatch/emberwatch/agent/console"
 	"github.com/emberwatch/emberwatch/agent/demo"
 )
 
@@ -18,7 +19,7 @@ func TestRunReachesConsole(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	start := time.Now()
-	res, err := demo.Run(ctx, demo.Options{Speed: 25, Duration: 1500 * time.Millisecond, Out: &out, Seed: 1})
+	res, err := demo.Run(ctx, demo.Options{Speed: 40, Duration: 1500 * time.Millisecond, Out: &out, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +47,16 @@ func TestRunReachesConsole(t *testing.T) {
 		{"the hot module is the hottest", d.Points[key(hot)].Value > d.Points[key(1)].Value+0.5},
 		{"the line log names the hot module", strings.Contains(out.String(), "hottest module 5")},
 		{"the final screen is printed", strings.Contains(out.String(), "  module  temp °C")},
+		{"the model name came over Modbus", d.Points["device.model"].Text == "EW-SIM-8x16"},
+		{"cell voltages came over Modbus", d.Points["battery.module.8.cell.16.voltage"].Value > 3},
+	}
+	// The detector raises the hot module at about 35 s of scenario time;
+	// on a loaded machine the run may not get that far.
+	if res.ScenarioTime >= 50*time.Second {
+		tests = append(tests, struct {
+			name string
+			ok   bool
+		}{"a thermal_runaway alert on module 5 reached the console", hasAlert(res.State.Alerts, "thermal_runaway", "battery.module.5")})
 	}
 	for _, tt := range tests {
 		if !tt.ok {
@@ -55,6 +66,15 @@ func TestRunReachesConsole(t *testing.T) {
 	if t.Failed() {
 		t.Logf("output:\n%s", out.String())
 	}
+}
+
+func hasAlert(as []console.Alert, kind, subject string) bool {
+	for _, a := range as {
+		if a.Kind == kind && a.Subject == subject {
+			return true
+		}
+	}
+	return false
 }
 
 func key(n int) string { return "battery.module." + string(rune('0'+n)) + ".temperature" }
@@ -75,12 +95,12 @@ func TestFaultWatts(t *testing.T) {
 		min, max float64
 	}{
 		{0, 0, 0},
-		{9 * time.Second, 0, 0},
-		{10 * time.Second, 1500, 1500},
-		{30 * time.Second, 4000, 4100},   // 1500 e^1
+		{4 * time.Second, 0, 0},
+		{5 * time.Second, 3000, 3000},
+		{30 * time.Second, 6300, 6400},   // 3000 e^0.75
 		{85 * time.Second, 12000, 12000}, // capped
 		{90 * time.Second, 0, 0},         // isolated
-		{190 * time.Second, 1500, 1500},  // the next cycle
+		{185 * time.Second, 3000, 3000},  // the next cycle
 	}
 	for _, tt := range tests {
 		if got := sc.FaultWatts(tt.at); got < tt.min || got > tt.max {

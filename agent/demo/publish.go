@@ -10,6 +10,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/emberwatch/emberwatch/agent/console"
+	"github.com/emberwatch/emberwatch/agent/detect"
 	"github.com/emberwatch/emberwatch/drivers"
 )
 
@@ -18,6 +19,8 @@ import (
 type Publisher interface {
 	// Telemetry publishes one poll of one device.
 	Telemetry(ctx context.Context, device string, rs []drivers.Reading) error
+	// Alert publishes an alert event and the alerts active after it.
+	Alert(ctx context.Context, ev detect.Event, active []detect.Event) error
 	// Close marks the gateway offline and disconnects.
 	Close()
 }
@@ -91,6 +94,30 @@ func (p *MQTTPublisher) Telemetry(ctx context.Context, device string, rs []drive
 	topic := p.root + "/telemetry/" + device
 	if err := wait(ctx, p.c.Publish(topic, 0, false, body)); err != nil {
 		return fmt.Errorf("demo: publish %s: %w", topic, err)
+	}
+	return nil
+}
+
+// Alert publishes ev on alert/<device> at QoS 1 and the active alerts,
+// retained, on alerts.
+func (p *MQTTPublisher) Alert(ctx context.Context, ev detect.Event, active []detect.Event) error {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("demo: alert %s of %s: %w", ev.ID, ev.Device, err)
+	}
+	topic := p.root + "/alert/" + ev.Device
+	if err := wait(ctx, p.c.Publish(topic, 1, false, body)); err != nil {
+		return fmt.Errorf("demo: publish %s: %w", topic, err)
+	}
+	if active == nil {
+		active = []detect.Event{}
+	}
+	list, err := json.Marshal(active)
+	if err != nil {
+		return fmt.Errorf("demo: active alerts: %w", err)
+	}
+	if err := wait(ctx, p.c.Publish(p.root+"/alerts", 1, true, list)); err != nil {
+		return fmt.Errorf("demo: publish %s/alerts: %w", p.root, err)
 	}
 	return nil
 }

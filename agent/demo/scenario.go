@@ -34,17 +34,18 @@ type Scenario struct {
 	Ambient float64
 }
 
-// DefaultScenario is the demo's script: eight modules of sixteen cells,
-// module 5 heating from 10 s, by about 10 °C at 60 s, isolated at 90 s.
+// DefaultScenario is the demo's script: eight modules of sixteen cells
+// discharging at 25 A, module 5 heating from 5 s, about 10 °C above its
+// neighbours at 60 s, isolated at 90 s.
 var DefaultScenario = Scenario{
 	Modules:   8,
 	Cells:     16,
 	HotModule: 5,
-	Start:     10 * time.Second,
+	Start:     5 * time.Second,
 	Isolate:   90 * time.Second,
 	Period:    180 * time.Second,
-	Watts:     1500,
-	Growth:    0.05,
+	Watts:     3000,
+	Growth:    0.03,
 	MaxWatts:  12000,
 	Current:   -25,
 	Ambient:   24,

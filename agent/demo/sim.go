@@ -2,6 +2,8 @@ package demo
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -62,11 +64,25 @@ func (s *Sim) AdvanceTo(t time.Duration) {
 	}
 }
 
-// Points returns the rack's readings now, by contract point name.
+// Points returns the rack's readings now, by contract point name, with
+// each module's hottest cell (battery.module.N.cell.max.temperature) as a
+// BMS reports it.
 func (s *Sim) Points() map[string]float64 {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rack.Points()
+	pts := s.rack.Points()
+	s.mu.Unlock()
+	for n := 1; n <= s.sc.Modules; n++ {
+		hot := math.Inf(-1)
+		for m := 1; m <= s.sc.Cells; m++ {
+			if v, ok := pts[fmt.Sprintf("battery.module.%d.cell.%d.temperature", n, m)]; ok {
+				hot = max(hot, v)
+			}
+		}
+		if !math.IsInf(hot, -1) {
+			pts[fmt.Sprintf("battery.module.%d.cell.max.temperature", n)] = hot
+		}
+	}
+	return pts
 }
 
 // ModuleTemperature returns the true temperature of module n (1-based).
@@ -128,4 +144,9 @@ func (p *DirectPoller) Poll(ctx context.Context) ([]drivers.Reading, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Point < out[j].Point })
 	return out, nil
+}
+
+// Texts returns the simulated BMS's text points: its model name.
+func (s *Sim) Texts() map[string]string {
+	return map[string]string{"device.model": fmt.Sprintf("EW-SIM-%dx%d", s.sc.Modules, s.sc.Cells)}
 }
