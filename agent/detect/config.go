@@ -102,7 +102,8 @@ type Config struct {
 	FloatRatio float64 `yaml:"float_ratio"`
 	FloatMin   float64 `yaml:"float_min"`
 
-	// SensorMin and SensorMax bound plausible temperatures. -30, 250.
+	// SensorMin and SensorMax bound plausible temperatures. -30, 600 (a
+	// cell in runaway passes 500 °C).
 	SensorMin float64 `yaml:"sensor_min"`
 	SensorMax float64 `yaml:"sensor_max"`
 	// SpikeJump is the temperature jump between two samples (°C) that is
@@ -156,7 +157,7 @@ func DefaultConfig() Config {
 		FloatRatio:          3,
 		FloatMin:            0.5,
 		SensorMin:           -30,
-		SensorMax:           250,
+		SensorMax:           600,
 		SpikeJump:           8,
 		StuckAfter:          15 * time.Minute,
 		StuckDelta:          1.5,

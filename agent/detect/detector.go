@@ -126,11 +126,18 @@ func (d *Detector) Observe(s Sample) []Event {
 		d.lastDev = dev
 	}
 	d.touch(dev, t)
-	sn := dev.lastS
-	if sn == nil || sn.point != s.Point {
+	// rows come in the same order every poll: try the sensor that
+	// followed the last one before looking the point up
+	var sn *sensor
+	if p := dev.lastS; p != nil && p.next != nil && p.next.point == s.Point {
+		sn = p.next
+	} else {
 		sn = d.sensor(dev, s.Point)
-		dev.lastS = sn
+		if p != nil {
+			p.next = sn
+		}
 	}
+	dev.lastS = sn
 	if sn.observe(d, t, s.Value) {
 		d.judgeFault(sn, t)
 	}

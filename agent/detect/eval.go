@@ -520,6 +520,10 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 			why = "off-gas"
 		}
 	}
+	if u.runaway.lvl >= warning && th == none && (hot == nil || hot.last >= cfg.OverTempAdvisory) {
+		// a runaway alert is not cleared while its module is hot or unseen
+		th, why = advisory, "still hot or unseen"
+	}
 	if u.fastUntil >= now && u.fastLvl > th {
 		th, why = u.fastLvl, u.fastWhy
 	} else if u.fastUntil < now {

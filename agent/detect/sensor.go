@@ -56,7 +56,8 @@ type sensor struct {
 	point string
 	info  pointInfo
 	unit  *unit
-	order int // position in the device, for deterministic ordering
+	order int     // position in the device, for deterministic ordering
+	next  *sensor // the sensor whose sample followed this one's last time
 
 	// glitch filter: the last accepted sample and a held jump.
 	hasLast bool

@@ -45,7 +45,8 @@ type Reader struct {
 	last     time.Time
 	lastText []byte
 	// interned device and point names, so a long trace allocates each once.
-	names map[string]string
+	names   map[string]string
+	lastDev string
 }
 
 // NewReader returns a Reader of r.
@@ -108,21 +109,18 @@ func clip(b []byte) string {
 
 func (r *Reader) parse(b []byte) (Row, error) {
 	var f [4][]byte
-	n := 0
-	start := 0
-	for i := 0; i <= len(b); i++ {
-		if i == len(b) || b[i] == ',' {
-			if n == 4 {
-				return Row{}, &LineError{r.line, "too many columns (want time,device,point,value)"}
-			}
-			f[n] = b[start:i]
-			n++
-			start = i + 1
+	rest := b
+	for n := 0; n < 3; n++ {
+		i := bytes.IndexByte(rest, ',')
+		if i < 0 {
+			return Row{}, &LineError{r.line, fmt.Sprintf("%d columns, want 4 (time,device,point,value)", n+1)}
 		}
+		f[n], rest = rest[:i], rest[i+1:]
 	}
-	if n != 4 {
-		return Row{}, &LineError{r.line, fmt.Sprintf("%d columns, want 4 (time,device,point,value)", n)}
+	if bytes.IndexByte(rest, ',') >= 0 {
+		return Row{}, &LineError{r.line, "too many columns (want time,device,point,value)"}
 	}
+	f[3] = rest
 	var row Row
 	var err error
 	if r.lastText != nil && bytes.Equal(f[0], r.lastText) {
@@ -145,7 +143,12 @@ func (r *Reader) parse(b []byte) (Row, error) {
 	if len(f[2]) == 0 {
 		return Row{}, &LineError{r.line, "empty point"}
 	}
-	row.Device = r.intern(f[1])
+	if string(f[1]) == r.lastDev {
+		row.Device = r.lastDev
+	} else {
+		row.Device = r.intern(f[1])
+		r.lastDev = row.Device
+	}
 	row.Point = r.intern(f[2])
 	v := bytes.TrimSpace(f[3])
 	if len(v) == 3 && (v[0]|0x20) == 'n' && (v[1]|0x20) == 'a' && (v[2]|0x20) == 'n' {
