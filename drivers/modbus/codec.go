@@ -13,8 +13,12 @@ import (
 // Register words arrive as big-endian byte pairs (A B) (C D) ... ABCD keeps
 // them; CDAB swaps words; BADC swaps bytes within each word; DCBA does both.
 func wordBytes(words []uint16, order string) []byte {
+	return wordBytesInto(make([]byte, 2*len(words)), words, order)
+}
+
+// wordBytesInto is wordBytes writing into b, which holds 2*len(words) bytes.
+func wordBytesInto(b []byte, words []uint16, order string) []byte {
 	n := len(words)
-	b := make([]byte, 2*n)
 	swapWords := order == "CDAB" || order == "DCBA"
 	swapBytes := order == "BADC" || order == "DCBA" || order == "BA"
 	for i, w := range words {
@@ -57,7 +61,8 @@ func raw(r *Register, words []uint16, order string) (iv int64, fv float64, isInt
 	if len(words) < r.Words() {
 		return 0, 0, false, fmt.Errorf("%d registers, %s needs %d", len(words), r.Type, r.Words())
 	}
-	b := wordBytes(words[:r.Words()], order)
+	var buf [8]byte // the widest numeric type: no allocation per value
+	b := wordBytesInto(buf[:2*r.Words()], words[:r.Words()], order)
 	switch r.Type {
 	case Uint16:
 		return int64(binary.BigEndian.Uint16(b)), 0, true, nil

@@ -293,3 +293,25 @@ registers:
 	fmt.Println(len(d.Plan()), "request:", d.Plan()[0].Table, d.Plan()[0].Start, d.Plan()[0].Count)
 	// Output: 1 request: holding 130 2
 }
+
+// BenchmarkPollTCP500 polls the 500-register profile of BenchmarkPlan500
+// over Modbus TCP on the loopback, and reports the requests of a poll.
+func BenchmarkPollTCP500(b *testing.B) {
+	p := profile500()
+	s := newTestServer()
+	for _, pt := range p.Points {
+		s.set(1, pt.Address, make([]uint16, pt.Words())...)
+	}
+	c := NewTCPClient(listenTCP(b, s), ClientOptions{})
+	defer c.Close()
+	d := NewDevice("bms-bench", 1, p, c, Options{})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		got, err := d.Poll(ctx)
+		if err != nil || len(got) != len(p.Points) {
+			b.Fatalf("%d readings, %v", len(got), err)
+		}
+	}
+	b.ReportMetric(float64(len(d.Plan())), "requests/poll")
+}
