@@ -38,6 +38,9 @@ type Config struct {
 	CellResistance float64
 	// Quiet turns off measurement noise (0.05 °C, 1 mV standard deviation).
 	Quiet bool
+	// Model is the device.model text the rack reports (default
+	// "EW-SIM-RACK").
+	Model string
 }
 
 func (c Config) withDefaults() Config {
@@ -45,6 +48,9 @@ func (c Config) withDefaults() Config {
 		if *v == 0 {
 			*v = d
 		}
+	}
+	if c.Model == "" {
+		c.Model = "EW-SIM-RACK"
 	}
 	if c.Modules <= 0 {
 		c.Modules = 8
@@ -298,4 +304,9 @@ func (r *Rack) Points() map[string]float64 {
 	pts["gas.h2"] = h2Background + r.h2
 	pts["gas.co"] = coBackground + r.co
 	return pts
+}
+
+// Texts returns the rack's text points: device.model and device.mfr.
+func (r *Rack) Texts() map[string]string {
+	return map[string]string{"device.model": r.cfg.Model, "device.mfr": "Emberwatch"}
 }

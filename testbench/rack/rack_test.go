@@ -40,6 +40,11 @@ func TestPointsUseTheContractVocabulary(t *testing.T) {
 			t.Errorf("point %q missing", name)
 		}
 	}
+	for name := range r.Texts() {
+		if spec, ok := specs[name]; !ok || spec.Kind != drivers.Text {
+			t.Errorf("text point %q is not a text point of the vocabulary", name)
+		}
+	}
 	if got, want := len(pts), 12+3*(8+2*4)+1; got != want {
 		t.Errorf("%d points, want %d", got, want)
 	}
