@@ -164,8 +164,21 @@ func (d *Device) read(ctx context.Context, addr uint16, count int) ([]uint16, er
 // the chain first if needed, and returns the readings named by the contract
 // vocabulary. Adjacent models are read together, at most MaxRegisters a
 // request; should a device refuse a request that spans models, each model
-// is read on its own.
+// is read on its own. Each model's ID and length are checked again on every
+// read; after any error the chain is discovered anew on the next Read, so
+// a device that was replaced or reconfigured is read with its new map.
 func (d *Device) Read(ctx context.Context) ([]drivers.Reading, error) {
+	rs, err := d.read1(ctx)
+	if err != nil {
+		d.Reset()
+	}
+	return rs, err
+}
+
+// Poll is Read, for the agent's poller.
+func (d *Device) Poll(ctx context.Context) ([]drivers.Reading, error) { return d.Read(ctx) }
+
+func (d *Device) read1(ctx context.Context) ([]drivers.Reading, error) {
 	if !d.found {
 		if _, err := d.Discover(ctx); err != nil {
 			return nil, err
@@ -187,8 +200,13 @@ func (d *Device) Read(ctx context.Context) ([]drivers.Reading, error) {
 	var entries []entry
 	nstr := 0
 	for _, h := range wanted {
+		w := regs[h.Addr]
+		if w[0] != h.ID || w[1] != h.Len {
+			return nil, fmt.Errorf("sunspec: unit %d: model %d at %d now reads as model %d of length %d: the model chain changed",
+				d.opts.Unit, h.ID, h.Addr, w[0], w[1])
+		}
 		m, _ := d.models.Model(int(h.ID))
-		es, n, err := decodeModel(h, m, regs[h.Addr])
+		es, n, err := decodeModel(h, m, w)
 		if err != nil {
 			return nil, fmt.Errorf("sunspec: unit %d: %w", d.opts.Unit, err)
 		}

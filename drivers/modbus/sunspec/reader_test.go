@@ -337,3 +337,46 @@ func TestReadOverModbusTCP(t *testing.T) {
 		compare(t, sim, rs)
 	}
 }
+
+// swap answers as the first Registers until switched, then as the second.
+type swap struct {
+	a, b sunspec.Registers
+	useB bool
+}
+
+func (s *swap) ReadRegisters(ctx context.Context, unit byte, table modbus.Table, addr, count uint16) ([]uint16, error) {
+	if s.useB {
+		return s.b.ReadRegisters(ctx, unit, table, addr, count)
+	}
+	return s.a.ReadRegisters(ctx, unit, table, addr, count)
+}
+
+// TestReadRediscoversAChangedDevice: a BMS replaced by one with more
+// modules is noticed on the next read and read right on the one after.
+func TestReadRediscoversAChangedDevice(t *testing.T) {
+	ms := models(t)
+	small, err := sunspecsim.New(ms, &sunspecsim.Opts{Strings: 1, Modules: 2, Cells: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := sunspecsim.New(ms, &sunspecsim.Opts{Strings: 2, Modules: 3, Cells: 4, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw := &swap{a: small, b: big}
+	d := sunspec.New(sw, ms, &sunspec.Opts{Unit: 1})
+	rs, err := d.Poll(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	compare(t, small, rs)
+	sw.useB = true
+	if _, err := d.Poll(context.Background()); err == nil || !strings.Contains(err.Error(), "chain changed") {
+		t.Fatalf("error %v, want the chain changed", err)
+	}
+	rs, err = d.Poll(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	compare(t, big, rs)
+}
