@@ -95,7 +95,7 @@ func (r *Reader) Next() (Row, error) {
 		return Row{}, fmt.Errorf("line %d: %w", r.line+1, err)
 	}
 	if !r.header {
-		return Row{}, &LineError{r.line + 1, "missing header " + Header}
+		return Row{}, &LineError{max(r.line, 1), "missing header " + Header}
 	}
 	return Row{}, io.EOF
 }
