@@ -91,7 +91,7 @@ var served = map[string]float64{
 	"output.frequency":             1,
 }
 
-func newSim(t *testing.T, p *modbus.Profile, src Source) *Sim {
+func newSim(t testing.TB, p *modbus.Profile, src Source) *Sim {
 	t.Helper()
 	s, err := New(p, src, Options{})
 	if err != nil {
@@ -180,7 +180,7 @@ func excCode(err error) byte {
 	return 0
 }
 
-func tcpClient(t *testing.T, addr string, unit byte, timeout time.Duration) client {
+func tcpClient(t testing.TB, addr string, unit byte, timeout time.Duration) client {
 	t.Helper()
 	h := gb.NewTCPClientHandler(addr)
 	h.SlaveId = unit

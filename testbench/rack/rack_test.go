@@ -83,7 +83,8 @@ func TestDeterministicGivenSeed(t *testing.T) {
 	}
 	r := New(Config{Seed: 3})
 	r.Step(time.Second)
-	if fmt.Sprint(r.Points()) != fmt.Sprint(r.Points()) {
+	first, second := r.Points(), r.Points()
+	if fmt.Sprint(first) != fmt.Sprint(second) {
 		t.Error("Points changed without a Step")
 	}
 }
