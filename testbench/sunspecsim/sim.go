@@ -36,7 +36,13 @@ type Opts struct {
 	Unit byte
 	// Seed varies the values; the same seed gives the same values.
 	Seed uint64
+	// VendorLen, when positive, inserts after model 802 a vendor model
+	// (ID VendorModel) of that length, which readers have no definition of.
+	VendorLen int
 }
+
+// VendorModel is the ID of the vendor model Opts.VendorLen inserts.
+const VendorModel = 64110
 
 // Sim is a simulated SunSpec battery. Its methods are safe for concurrent
 // use.
@@ -322,6 +328,15 @@ func (s *Sim) build(models *sunspec.Models, o Opts) error {
 	b.put(0, "Typ", 4)
 	b.put(0, "DoD", 0xFFFF)
 	b.put(0, "W", int64(bankV*bankA/1000))
+
+	if o.VendorLen > 0 {
+		v := make([]uint16, 2+o.VendorLen)
+		v[0], v[1] = VendorModel, uint16(o.VendorLen)
+		for i := 2; i < len(v); i++ {
+			v[i] = uint16(mix(o.Seed, 64110, i))
+		}
+		s.regs = append(s.regs, v...)
+	}
 
 	// Model 803, Lithium-Ion Bank, one group per string.
 	bank, err := s.add(models, 803, o.Strings)

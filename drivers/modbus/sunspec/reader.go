@@ -192,7 +192,7 @@ func (d *Device) read1(ctx context.Context) ([]drivers.Reading, error) {
 		}
 	}
 	regs := make(map[uint16][]uint16, len(wanted))
-	for _, run := range runs(wanted) {
+	for _, run := range runs(wanted, d.opts.MaxRegisters) {
 		if err := d.readRun(ctx, run, regs); err != nil {
 			return nil, err
 		}
@@ -216,13 +216,20 @@ func (d *Device) read1(ctx context.Context) ([]drivers.Reading, error) {
 	return d.name(entries, nstr, now), nil
 }
 
-// runs splits headers into runs of adjacent models.
-func runs(hs []Header) [][]Header {
+// runs groups the wanted models into runs read as one span of registers.
+// A run reads through the models between two wanted ones (models without a
+// definition) when that takes no more requests than reading apart.
+func runs(hs []Header, limit int) [][]Header {
+	reqs := func(n int) int { return (n + limit - 1) / limit }
 	var out [][]Header
 	for i, h := range hs {
-		if i > 0 && hs[i-1].end() == int(h.Addr) {
-			out[len(out)-1] = append(out[len(out)-1], h)
-			continue
+		if i > 0 {
+			run := out[len(out)-1]
+			start, end := int(run[0].Addr), hs[i-1].end()
+			if reqs(h.end()-start) <= reqs(end-start)+reqs(h.end()-int(h.Addr)) {
+				out[len(out)-1] = append(run, h)
+				continue
+			}
 		}
 		out = append(out, []Header{h})
 	}

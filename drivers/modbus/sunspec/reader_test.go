@@ -380,3 +380,33 @@ func TestReadRediscoversAChangedDevice(t *testing.T) {
 	}
 	compare(t, big, rs)
 }
+
+// TestReadThroughVendorModels: a model without a definition between wanted
+// ones is read through when that saves a request, skipped when not.
+func TestReadThroughVendorModels(t *testing.T) {
+	ms := models(t)
+	for _, tc := range []struct {
+		vendor, want int
+	}{
+		{10, 9},   // read through: 1068 registers in 9 requests; around: 134 + 924 in 2 + 8
+		{600, 10}, // around: 2 + 8 requests; through: 1658 registers in 14
+	} {
+		sim, err := sunspecsim.New(ms, &sunspecsim.Opts{VendorLen: tc.vendor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := sunspec.New(sim, ms, &sunspec.Opts{Unit: 1})
+		if _, err := d.Discover(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		before := sim.Requests()
+		rs, err := d.Read(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sim.Requests() - before; got != tc.want {
+			t.Errorf("vendor model of %d registers: %d requests, want %d", tc.vendor, got, tc.want)
+		}
+		compare(t, sim, rs)
+	}
+}
