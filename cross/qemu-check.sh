@@ -2,10 +2,14 @@
 # Runs the arm and arm64 builds in dist/ under qemu-user (Debian's
 # qemu-user-static), as CI's stand-in for a gateway:
 #   1. 'version' must name the build's architecture;
-#   2. a short demo run (simulated rack, agent polling it, embedded broker,
-#      console subscribed through the broker, all inside the arm binary)
-#      must poll without failures and get telemetry to the console;
-#   3. if agent/detect exists, its tests are cross-compiled and the
+#   2. a short demo run (simulated rack served over Modbus TCP, the agent
+#      polling it, embedded broker, console subscribed through the broker,
+#      all inside the arm binary) must poll without failures and get module
+#      readings to the console;
+#   3. 'probe' under qemu reads the simulated BMS of a demo running natively
+#      on the host (a host build of the same tree) over Modbus TCP and must
+#      print the rack's points;
+#   4. if agent/detect has tests, they are cross-compiled and the
 #      determinism tests run under qemu (same verdicts on every platform).
 # Run 'make cross' (cross/build.sh) first. Everything listens on 127.0.0.1.
 set -euo pipefail
@@ -15,10 +19,31 @@ demo_speed=${DEMO_SPEED:-20}
 demo_duration=${DEMO_DURATION:-3s}
 fail=0
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+sim_pid=
+cleanup() {
+  if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 say() { printf '%s\n' "$*"; }
 bad() { printf 'FAIL: %s\n' "$*" >&2; fail=1; }
+
+# The simulator for the probe check: the demo, built for the host, with its
+# log on; it names the simulated BMS's Modbus TCP address on 127.0.0.1.
+probe_url=
+if go build -o "$tmp/emberwatch-host" ./agent/cmd/emberwatch; then
+  "$tmp/emberwatch-host" demo --forever --speed 5 -v >/dev/null 2>"$tmp/sim.log" &
+  sim_pid=$!
+  for _ in $(seq 100); do
+    probe_url=$(sed -n 's/.*probe="\([^"]*\)".*/\1/p' "$tmp/sim.log" | head -1)
+    [ -n "$probe_url" ] && break
+    sleep 0.1
+  done
+  [ -n "$probe_url" ] || { tail -20 "$tmp/sim.log" >&2; bad "the host simulator did not start"; }
+else
+  bad "host build failed"
+fi
 
 for t in arm:arm:armv7 aarch64:arm64:arm64; do
   IFS=: read -r qarch goarch suffix <<<"$t"
@@ -53,7 +78,20 @@ for t in arm:arm:armv7 aarch64:arm64:arm64; do
   if [ -n "$failed" ] && [ "$failed" -ne 0 ]; then bad "$bin demo had $failed failed polls"; fi
   [ -n "$hottest" ] || bad "$bin demo: no module temperature reached the console"
 
-  # 3. the detector's determinism tests, when the detector exists.
+  # 3. probe the host's simulated BMS from the arm binary.
+  if [ -n "$probe_url" ]; then
+    if "$q" "$bin" probe -profiles firmware-config/profiles "$probe_url" >"$tmp/probe-$suffix.out" 2>&1; then
+      n=$(grep -c ' ' "$tmp/probe-$suffix.out" || true)
+      say "$q $bin probe $probe_url: $n points; $(grep '^battery.module.1.temperature ' "$tmp/probe-$suffix.out" || echo 'no battery.module.1.temperature')"
+      [ "$n" -ge 100 ] || bad "$bin probe read only $n points"
+      grep -q '^battery.module.1.temperature [0-9]' "$tmp/probe-$suffix.out" || bad "$bin probe: no module temperature"
+    else
+      tail -20 "$tmp/probe-$suffix.out" >&2
+      bad "$bin probe failed under $q"
+    fi
+  fi
+
+  # 4. the detector's determinism tests, when the detector has them.
   if compgen -G 'agent/detect/*_test.go' >/dev/null; then
     goarm=; [ "$goarch" = arm ] && goarm=7
     if CGO_ENABLED=0 GOOS=linux GOARCH=$goarch GOARM=$goarm \

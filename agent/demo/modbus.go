@@ -59,6 +59,8 @@ func NewModbusPoller(ctx context.Context, sim *Sim, refresh time.Duration, log *
 			}
 		}
 	}()
+	log.Info("simulated BMS serving Modbus TCP", "addr", addr.String(), "unit", 1, "profile", RackProfile,
+		"probe", "modbus+tcp://"+addr.String()+"?unit=1&profile="+RackProfile)
 	client := modbus.NewTCPClient(addr.String(), modbus.ClientOptions{Logger: log})
 	go func() { <-ctx.Done(); _ = client.Close() }()
 	dev := modbus.NewDevice(Device, 1, p, client, modbus.Options{Logger: log})
