@@ -13,6 +13,7 @@ import (
 	"github.com/emberwatch/emberwatch/drivers"
 	"github.com/emberwatch/emberwatch/drivers/modbus"
 	"github.com/emberwatch/emberwatch/drivers/modbus/sunspec"
+	firmwareconfig "github.com/emberwatch/emberwatch/firmware-config"
 )
 
 const probeSynopsis = `[-profiles DIR] [-timeout D] URL
@@ -26,14 +27,14 @@ addresses in a site config):
 Query keys: unit (default 1), profile, timeout (per request, default 1s);
 on modbus+rtu also baud, parity (N, E, O), data and stop bits.
 profile=sunspec discovers the device's SunSpec models; any other NAME is
-the Modbus profile NAME.yaml under -profiles. snmp:// and i2c:// are not
-supported yet.
+the Modbus profile NAME.yaml, built in or under -profiles. snmp:// and
+i2c:// are not supported yet.
 `
 
 // probeCmd reads one device once, for commissioning.
 func probeCmd(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "probe", probeSynopsis)
-	profiles := fs.String("profiles", "", "folder of Modbus profiles (NAME.yaml, or profiles/modbus/NAME.yaml)")
+	profiles := fs.String("profiles", "", "folder of Modbus profiles (NAME.yaml, or profiles/modbus/NAME.yaml); default the built-in ones")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -93,12 +94,13 @@ func probeCmd(ctx context.Context, e *env, args []string) error {
 }
 
 // loadProbeProfile loads Modbus profile name from dir (as NAME.yaml, or
-// profiles/modbus/NAME.yaml, or modbus/NAME.yaml below it).
+// profiles/modbus/NAME.yaml, or modbus/NAME.yaml below it), or from the
+// profiles built into the binary when dir is empty.
 func loadProbeProfile(dir, name string) (*modbus.Profile, error) {
-	if dir == "" {
-		return nil, fmt.Errorf("profile %q: this binary has no built-in Modbus profiles yet; give -profiles DIR", name)
+	fsys, where := firmwareconfig.Profiles(), "the built-in profiles"
+	if dir != "" {
+		fsys, where = os.DirFS(dir), dir
 	}
-	fsys := os.DirFS(dir)
 	for _, sub := range []string{".", "profiles/modbus", "modbus"} {
 		file := path.Join(sub, name+".yaml")
 		if _, err := fs.Stat(fsys, file); err == nil {
@@ -109,7 +111,7 @@ func loadProbeProfile(dir, name string) (*modbus.Profile, error) {
 			return p, nil
 		}
 	}
-	return nil, fmt.Errorf("profile %q: no %s.yaml in %s", name, name, dir)
+	return nil, fmt.Errorf("profile %q: no %s.yaml in %s", name, name, where)
 }
 
 // The drivers/modbus client is what the SunSpec reader reads through.

@@ -170,7 +170,7 @@ func TestProbeExitCodes(t *testing.T) {
 		{"bad URL", []string{"modbus+tcp://127.0.0.1:502?unit=300&profile=sunspec"}, 2, "unit"},
 		{"snmp", []string{"snmp://public@127.0.0.1:161"}, 2, "not supported yet"},
 		{"i2c", []string{"i2c:///dev/i2c-1?addr=0x48&sensor=tmp102"}, 2, "not supported yet"},
-		{"profile without -profiles", []string{"modbus+tcp://127.0.0.1:502?profile=rack-bms"}, 2, "-profiles"},
+		{"no such built-in profile", []string{"modbus+tcp://127.0.0.1:502?profile=rack-bms"}, 2, "no rack-bms.yaml in the built-in profiles"},
 		{"missing profile", []string{"-profiles", t.TempDir(), "modbus+tcp://127.0.0.1:502?profile=rack-bms"}, 2, "no rack-bms.yaml"},
 		{"nothing listening", []string{"modbus+tcp://" + dead + "?profile=sunspec&timeout=200ms"}, 1, dead},
 		{"not SunSpec at this unit", []string{strings.Replace(sim.URL(), "unit=1", "unit=5", 1) + "&timeout=200ms"}, 1, "no SunS marker"},
@@ -184,5 +184,18 @@ func TestProbeExitCodes(t *testing.T) {
 				t.Errorf("output %q does not say %q", out+errs, tc.want)
 			}
 		})
+	}
+}
+
+func TestProbeLoadsBuiltinProfiles(t *testing.T) {
+	for _, name := range []string{"generic-rack-bms", "apc-smartups", "offgas-detector"} {
+		p, err := loadProbeProfile("", name)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if len(p.Points) == 0 {
+			t.Errorf("%s: no points", name)
+		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/emberwatch/emberwatch/drivers"
-	sunspecmodels "github.com/emberwatch/emberwatch/firmware-config/profiles/modbus/sunspec"
+	firmwareconfig "github.com/emberwatch/emberwatch/firmware-config"
 	"gopkg.in/yaml.v3"
 )
 
@@ -348,4 +348,10 @@ func checkContract(p *Point, vars map[string]bool, voc *vocab) error {
 
 // DefaultModels loads the model definitions built into the binary
 // (firmware-config/profiles/modbus/sunspec).
-func DefaultModels() (*Models, error) { return LoadModels(sunspecmodels.FS()) }
+func DefaultModels() (*Models, error) {
+	sub, err := fs.Sub(firmwareconfig.Profiles(), "modbus/sunspec")
+	if err != nil {
+		return nil, fmt.Errorf("sunspec: built-in models: %w", err)
+	}
+	return LoadModels(sub)
+}
