@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/url"
 	"slices"
@@ -152,7 +153,8 @@ func probeSpec(ctx context.Context, busName string, spec Spec) ([]drivers.Readin
 // ProbeBus reads the sensor of spec on b once. Unlike a Device poll, any
 // failure is returned as the error (with the NaN readings).
 func ProbeBus(ctx context.Context, b i2c.Bus, spec Spec) ([]drivers.Reading, error) {
-	s, err := NewSensor(spec, b, nil)
+	// The error is the caller's to print; no log line repeats it.
+	s, err := NewSensor(spec, b, &Opts{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, err
 	}
