@@ -3,7 +3,6 @@ package demo
 import (
 	"context"
 	"fmt"
-	"math"
 	"sort"
 	"sync"
 	"time"
@@ -64,25 +63,11 @@ func (s *Sim) AdvanceTo(t time.Duration) {
 	}
 }
 
-// Points returns the rack's readings now, by contract point name, with
-// each module's hottest cell (battery.module.N.cell.max.temperature) as a
-// BMS reports it.
+// Points returns the rack's readings now, by contract point name.
 func (s *Sim) Points() map[string]float64 {
 	s.mu.Lock()
-	pts := s.rack.Points()
-	s.mu.Unlock()
-	for n := 1; n <= s.sc.Modules; n++ {
-		hot := math.Inf(-1)
-		for m := 1; m <= s.sc.Cells; m++ {
-			if v, ok := pts[fmt.Sprintf("battery.module.%d.cell.%d.temperature", n, m)]; ok {
-				hot = max(hot, v)
-			}
-		}
-		if !math.IsInf(hot, -1) {
-			pts[fmt.Sprintf("battery.module.%d.cell.max.temperature", n)] = hot
-		}
-	}
-	return pts
+	defer s.mu.Unlock()
+	return s.rack.Points()
 }
 
 // ModuleTemperature returns the true temperature of module n (1-based).
