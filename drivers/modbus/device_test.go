@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math"
 	"path"
 	"strings"
@@ -216,7 +217,7 @@ func TestSharedBusDeadSlave(t *testing.T) {
 	s.set(2, 0, 3, 4)
 	c := NewRTUClient(SerialConfig{Device: ptyBus(t, s, 115200), Baud: 115200}, ClientOptions{})
 	defer c.Close()
-	opts := Options{Timeout: 80 * time.Millisecond, FailAfter: 2, DeadBackoff: 400 * time.Millisecond}
+	opts := Options{Timeout: 80 * time.Millisecond, FailAfter: 2, DeadBackoff: 400 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
 	devs := []*Device{NewDevice("ok-1", 1, p, c, opts), NewDevice("ok-2", 2, p, c, opts), NewDevice("dead-9", 9, p, c, opts)}
 	const interval = 100 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -2,6 +2,7 @@ package modbus
 
 import (
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -124,4 +125,47 @@ func BenchmarkGoburrowRTU19200(b *testing.B) {
 	rate := float64(b.N) * 125 / time.Since(start).Seconds()
 	b.ReportMetric(rate, "registers/s")
 	b.ReportMetric(100*rate/lineMaxRegisters(19200), "%line")
+}
+
+// TestRTULateReply: on a serial line there is no transaction id, so a
+// late reply must be told apart by other means. A late reply from another
+// unit is skipped; the next request to a unit that timed out first drains
+// the line of its late reply. Each reply carries the number of the request
+// it answers.
+func TestRTULateReply(t *testing.T) {
+	s := newTestServer()
+	s.set(1, 0, 0)
+	s.set(2, 0, 0)
+	slow := map[int]bool{2: true, 4: true}
+	s.hook = func(n int, unit, fn byte, addr, count uint16) behaviour {
+		s.set(unit, 0, uint16(n))
+		if slow[n] {
+			return behaviour{delay: 130 * time.Millisecond}
+		}
+		return behaviour{}
+	}
+	c := NewRTUClient(SerialConfig{Device: ptyBus(t, s, 38400), Baud: 38400}, ClientOptions{Timeout: 100 * time.Millisecond})
+	defer c.Close()
+	ctx := context.Background()
+	steps := []struct {
+		unit    byte
+		want    uint16 // 0: a timeout
+		comment string
+	}{
+		{1, 1, "healthy"},
+		{2, 0, "unit 2 answers late"},
+		{1, 3, "unit 2's late reply arrives first and is skipped"},
+		{1, 0, "unit 1 answers late"},
+		{1, 5, "unit 1's late reply is drained before the next request"},
+		{2, 6, "healthy"},
+	}
+	for i, st := range steps {
+		w, err := c.ReadRegisters(ctx, st.unit, Holding, 0, 1)
+		switch {
+		case st.want == 0 && !errors.Is(err, ErrTimeout):
+			t.Fatalf("step %d (%s): %v, %v, want a timeout", i, st.comment, w, err)
+		case st.want != 0 && (err != nil || w[0] != st.want):
+			t.Fatalf("step %d (%s): %v, %v, want the answer to request %d", i, st.comment, w, err, st.want)
+		}
+	}
 }

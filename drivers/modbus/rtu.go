@@ -113,6 +113,12 @@ type rtuTransporter struct {
 	lastEnd time.Time
 	buf     [rtuMaxFrame]byte
 
+	// After a unit timed out, its late reply may still come: the next
+	// request to that unit first drains the line until lateUntil (the
+	// timed-out request's start plus one and a half times its timeout).
+	lateUnit  byte
+	lateUntil time.Time
+
 	// Set per request by Client.
 	ctx      context.Context
 	deadline time.Time
@@ -146,6 +152,12 @@ func (t *rtuTransporter) Send(req []byte) ([]byte, error) {
 		t.discard()
 		t.dirty = false
 	}
+	if len(req) > 0 && req[0] == t.lateUnit && time.Now().Before(t.lateUntil) {
+		// The drain comes out of this request's own budget, so that a
+		// unit costs the bus at most its timeout per request.
+		t.discardUntil(minTime(t.lateUntil, t.deadline))
+		t.lateUntil = time.Time{}
+	}
 	if wait := time.Until(t.lastEnd.Add(t.gap)); wait > 0 {
 		sleep(ctx, wait)
 	}
@@ -154,11 +166,16 @@ func (t *rtuTransporter) Send(req []byte) ([]byte, error) {
 	if err := t.conn.SetReadDeadline(t.deadline); err != nil {
 		return nil, err
 	}
+	sent := time.Now()
 	if _, err := t.conn.Write(req); err != nil {
 		return nil, err
 	}
 	resp, err := t.readFrame(req)
 	t.lastEnd = time.Now()
+	if err != nil && isTimeout(err) && t.drain && len(req) > 0 {
+		t.lateUnit = req[0]
+		t.lateUntil = sent.Add(t.deadline.Sub(sent) * 3 / 2)
+	}
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 	}
@@ -171,6 +188,7 @@ func (t *rtuTransporter) readFrame(req []byte) ([]byte, error) {
 	n := 0
 	need := 3
 	known := false
+	skipped := 0
 	for n < need {
 		m, err := t.conn.Read(b[n:need])
 		n += m
@@ -185,8 +203,23 @@ func (t *rtuTransporter) readFrame(req []byte) ([]byte, error) {
 		}
 		if !known && n >= 3 {
 			l, err := rtuResponseLen(req, b[:n])
-			if err != nil {
-				return nil, err
+			if err != nil || (l != rtuExceptionFrame && !expectedCount(req, b[2])) {
+				// A late reply to another request (another unit,
+				// function or length): read it whole, drop it, and wait
+				// on for ours.
+				other := otherFrameLen(b[:n])
+				if other == 0 || skipped >= 4 {
+					if err == nil {
+						err = fmt.Errorf("byte count %d does not answer the request", b[2])
+					}
+					return nil, err
+				}
+				skipped++
+				if err := t.skip(b[:n], other); err != nil {
+					return nil, err
+				}
+				n = 0
+				continue
 			}
 			if l > len(b) {
 				return nil, fmt.Errorf("reply of %d bytes is longer than an RTU frame", l)
@@ -198,6 +231,67 @@ func (t *rtuTransporter) readFrame(req []byte) ([]byte, error) {
 		return nil, err
 	}
 	return b[:n], nil
+}
+
+// expectedCount reports whether byteCount answers read request req.
+func expectedCount(req []byte, byteCount byte) bool {
+	if len(req) < 6 {
+		return true
+	}
+	q := int(binary.BigEndian.Uint16(req[4:]))
+	switch req[1] {
+	case 3, 4:
+		return int(byteCount) == 2*q
+	case 1, 2:
+		return int(byteCount) == (q+7)/8
+	}
+	return true
+}
+
+// otherFrameLen returns the length of a reply frame from its first three
+// bytes, whatever request it answers, or 0 when it cannot tell.
+func otherFrameLen(head []byte) int {
+	switch fn := head[1]; {
+	case fn&functionExceptionBit != 0:
+		return rtuExceptionFrame
+	case fn >= 1 && fn <= 4:
+		return 5 + int(head[2])
+	case fn == 5 || fn == 6 || fn == 15 || fn == 16:
+		return 8
+	}
+	return 0
+}
+
+// skip reads the rest of a frame of length l whose first bytes are head,
+// and checks its CRC: a frame that does not check is line noise, an error.
+func (t *rtuTransporter) skip(head []byte, l int) error {
+	var f [rtuMaxFrame]byte
+	n := copy(f[:], head)
+	if l > len(f) {
+		return fmt.Errorf("frame of %d bytes", l)
+	}
+	if _, err := io.ReadFull(t.conn, f[n:l]); err != nil {
+		if isTimeout(err) {
+			err = fmt.Errorf("%w in a stray frame: %w", ErrTimeout, err)
+		}
+		return err
+	}
+	if crc16(f[:l-2]) != binary.LittleEndian.Uint16(f[l-2:l]) {
+		return fmt.Errorf("stray frame % x with a bad CRC", f[:l])
+	}
+	return nil
+}
+
+// discardUntil drops all input until end.
+func (t *rtuTransporter) discardUntil(end time.Time) {
+	var b [rtuMaxFrame]byte
+	for time.Now().Before(end) {
+		_ = t.conn.SetReadDeadline(end)
+		if _, err := t.conn.Read(b[:]); err != nil && !isTimeout(err) {
+			break
+		}
+	}
+	_ = t.conn.SetReadDeadline(time.Time{})
 }
 
 // discard drops input until the line has been quiet for a gap (at least
@@ -236,4 +330,11 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-tm.C:
 	case <-ctx.Done():
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
