@@ -37,6 +37,7 @@ var script = []msg{
 		{"point":"battery.module.1.voltage","value":53.76,"unit":"V"},
 		{"point":"battery.module.1.cell.1.voltage","value":3.36,"unit":"V"},
 		{"point":"battery.module.1.cell.2.voltage","value":3.361,"unit":"V"},
+		{"point":"battery.module.1.cell.max.temperature","value":25.1,"unit":"°C"},
 		{"point":"battery.module.2.temperature","value":24.9,"unit":"°C"},
 		{"point":"battery.module.2.voltage","value":53.76,"unit":"V"},
 		{"point":"battery.module.2.cell.1.voltage","value":3.359,"unit":"V"},

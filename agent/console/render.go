@@ -22,6 +22,7 @@ type moduleRow struct {
 	temp, first    float64
 	volt           float64
 	cellLo, cellHi float64
+	hotCell        float64
 }
 
 // modules collects the per-module points of d, ordered by module index.
@@ -30,7 +31,7 @@ func modules(d *Device) []moduleRow {
 	row := func(n int) *moduleRow {
 		r := rows[n]
 		if r == nil {
-			r = &moduleRow{n: n, temp: math.NaN(), first: math.NaN(), volt: math.NaN(), cellLo: math.NaN(), cellHi: math.NaN()}
+			r = &moduleRow{n: n, temp: math.NaN(), first: math.NaN(), volt: math.NaN(), cellLo: math.NaN(), cellHi: math.NaN(), hotCell: math.NaN()}
 			rows[n] = r
 		}
 		return r
@@ -48,6 +49,10 @@ func modules(d *Device) []moduleRow {
 		switch rest := m[2]; {
 		case rest == "temperature":
 			r.temp, r.first = v.Value, v.First
+		case rest == "cell.max.temperature":
+			r.hotCell = maxNaN(r.hotCell, v.Value)
+		case strings.HasPrefix(rest, "cell.") && strings.HasSuffix(rest, ".temperature") && rest != "cell.min.temperature":
+			r.hotCell = maxNaN(r.hotCell, v.Value)
 		case rest == "voltage":
 			r.volt = v.Value
 		case rest == "cell.min.voltage":
@@ -203,7 +208,7 @@ func Screen(s *State) string {
 		}
 		fmt.Fprintf(&b, "%s  (updates %d, last %s)\n", head, d.Updates, clock(d.Seen))
 		if rows := modules(d); len(rows) > 0 {
-			b.WriteString("  module  temp °C  change  voltage V  cells V\n")
+			b.WriteString("  module  temp °C  change  hot cell °C  voltage V  cells V\n")
 			for _, r := range rows {
 				change := math.NaN()
 				if !math.IsNaN(r.temp) && !math.IsNaN(r.first) {
@@ -221,7 +226,7 @@ func Screen(s *State) string {
 				if !math.IsNaN(change) && change > -0.05 {
 					ch = fmt.Sprintf("%6s", "+"+strings.TrimSpace(num(change, 0, 1)))
 				}
-				line := fmt.Sprintf("  %6d  %7s  %s%s  %9s  %s", r.n, num(r.temp, 7, 1), ch, mark, num(r.volt, 9, 2), cells)
+				line := fmt.Sprintf("  %6d  %7s  %s%s  %11s  %9s  %s", r.n, num(r.temp, 7, 1), ch, mark, num(r.hotCell, 11, 1), num(r.volt, 9, 2), cells)
 				b.WriteString(strings.TrimRight(line, " ") + "\n")
 			}
 		}
