@@ -99,8 +99,9 @@ func (d *Device) Discover(ctx context.Context) ([]Header, error) {
 	for _, b := range d.opts.Bases {
 		w, err := d.read(ctx, b, 2)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, err
+			if unreachable(ctx, err) {
+				// Nobody answers: the other bases would cost a timeout each.
+				return nil, fmt.Errorf("sunspec: unit %d: SunS marker at %d: %w", d.opts.Unit, b, err)
 			}
 			errs = append(errs, fmt.Errorf("at %d: %w", b, err))
 			continue
@@ -117,6 +118,16 @@ func (d *Device) Discover(ctx context.Context) ([]Header, error) {
 		return append([]Header(nil), chain...), nil
 	}
 	return nil, fmt.Errorf("sunspec: unit %d: %w (%w)", d.opts.Unit, ErrNotSunSpec, errors.Join(errs...))
+}
+
+// unreachable tells a device that does not answer (a timeout, a gateway
+// whose target is silent, a cancelled context) from one that refused.
+func unreachable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, modbus.ErrTimeout) {
+		return true
+	}
+	var ex *modbus.ExceptionError
+	return errors.As(err, &ex) && (ex.Code == modbus.ExGatewayNoResponse || ex.Code == modbus.ExGatewayPath)
 }
 
 func (d *Device) walk(ctx context.Context, base uint16) ([]Header, error) {

@@ -410,3 +410,22 @@ func TestReadThroughVendorModels(t *testing.T) {
 		compare(t, sim, rs)
 	}
 }
+
+// silent answers nothing: every request times out.
+type silent struct{ calls int }
+
+func (s *silent) ReadRegisters(context.Context, byte, modbus.Table, uint16, uint16) ([]uint16, error) {
+	s.calls++
+	return nil, fmt.Errorf("modbus tcp://192.0.2.1:502 unit 1: %w", modbus.ErrTimeout)
+}
+
+func TestDiscoverGivesUpOnASilentDevice(t *testing.T) {
+	s := &silent{}
+	_, err := sunspec.New(s, models(t), &sunspec.Opts{Unit: 1}).Read(context.Background())
+	if !errors.Is(err, modbus.ErrTimeout) {
+		t.Fatalf("error %v, want a timeout", err)
+	}
+	if s.calls != 1 {
+		t.Errorf("%d requests to a silent device, want 1", s.calls)
+	}
+}
