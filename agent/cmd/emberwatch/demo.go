@@ -26,8 +26,8 @@ func demoCmd(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if *speed <= 0 || *speed > 1000 {
-		return usagef("--speed %v: want a number above 0, at most 1000", *speed)
+	if *speed <= 0 || *speed > 100 {
+		return usagef("--speed %v: want a number above 0, at most 100", *speed)
 	}
 	if *duration < 0 {
 		return usagef("--duration %v: want a positive duration", *duration)
