@@ -36,6 +36,7 @@ func probeCmd(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "probe", probeSynopsis)
 	profiles := fs.String("profiles", "", "folder of Modbus profiles (NAME.yaml, or profiles/modbus/NAME.yaml); default the built-in ones")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
+	showModels := fs.Bool("models", false, "with profile=sunspec, also list the models found, on stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -64,7 +65,22 @@ func probeCmd(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		read = func(ctx context.Context, r modbus.Reader) ([]drivers.Reading, error) {
-			return sunspec.New(r, models, &sunspec.Opts{Unit: a.Unit}).Read(ctx)
+			d := sunspec.New(r, models, &sunspec.Opts{Unit: a.Unit})
+			chain, err := d.Discover(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if *showModels {
+				fmt.Fprintf(e.stderr, "# SunS marker at %d\n", d.Base())
+				for _, h := range chain {
+					known := ""
+					if _, ok := models.Model(int(h.ID)); !ok {
+						known = ", no definition: not read"
+					}
+					fmt.Fprintf(e.stderr, "# model %d at %d, %d registers%s\n", h.ID, h.Addr, h.Len, known)
+				}
+			}
+			return d.Read(ctx)
 		}
 	} else {
 		p, err := loadProbeProfile(*profiles, a.Profile)

@@ -187,6 +187,20 @@ func TestProbeExitCodes(t *testing.T) {
 	}
 }
 
+func TestProbeListsModels(t *testing.T) {
+	sim := startSunSpec(t, &sunspecsim.Opts{Strings: 1, Modules: 1, Cells: 2, VendorLen: 4})
+	code, _, errs := runProbe(t, "-models", sim.URL())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"# SunS marker at 40000\n", "# model 1 at 40002, 66 registers\n",
+		fmt.Sprintf("# model %d at 40134, 4 registers, no definition: not read\n", sunspecsim.VendorModel), "# model 805 at "} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr %q does not say %q", errs, want)
+		}
+	}
+}
+
 func TestProbeLoadsBuiltinProfiles(t *testing.T) {
 	for _, name := range []string{"generic-rack-bms", "apc-smartups", "offgas-detector"} {
 		p, err := loadProbeProfile("", name)
