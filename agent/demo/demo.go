@@ -13,6 +13,7 @@ import (
 	"github.com/emberwatch/emberwatch/agent/broker"
 	"github.com/emberwatch/emberwatch/agent/console"
 	"github.com/emberwatch/emberwatch/agent/detect"
+	"github.com/emberwatch/emberwatch/agent/poll"
 	"github.com/emberwatch/emberwatch/drivers"
 )
 
@@ -141,15 +142,14 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		Logger:   log,
 	})
 	viewCtx, stopView := context.WithCancel(context.Background())
-	defer stopView()
 	var wg sync.WaitGroup
+	stopConsole := sync.OnceFunc(func() { stopView(); wg.Wait() })
+	defer stopConsole()
 	watchErr := make(chan error, 1)
 	wg.Add(2)
 	go func() { defer wg.Done(); watchErr <- console.Watch(viewCtx, b.URL(), "emberwatch-console", view) }()
 	go func() { defer wg.Done(); view.Run(viewCtx) }()
 	if err := waitConnected(runCtx, view, watchErr); err != nil {
-		stopView()
-		wg.Wait()
 		return nil, err
 	}
 
@@ -160,14 +160,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	poller, err := opts.NewPoller(runCtx, sim)
 	if err != nil {
-		stopView()
-		wg.Wait()
 		return nil, fmt.Errorf("demo: simulator: %w", err)
 	}
 	pub, err := opts.NewPublisher(runCtx, b.URL(), Site, Gateway)
 	if err != nil {
-		stopView()
-		wg.Wait()
 		return nil, err
 	}
 	interval := time.Duration(float64(time.Second) / opts.Speed)
@@ -175,13 +171,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	det := detect.New(DetectorConfig())
 	epoch := time.Now().UTC()
 	clock := func() time.Time { return epoch.Add(sim.Now()) }
-	res.Polls, res.Errors = agentLoop(runCtx, log, poller, pub, det, clock, interval)
+	res.Polls, res.Errors, err = runAgent(runCtx, log, poller, pub, det, clock, interval)
 	pub.Close()
+	if err != nil {
+		return nil, err
+	}
 
 	// Let the last messages through the broker before the view stops.
 	settle(view, 300*time.Millisecond)
-	stopView()
-	wg.Wait()
+	stopConsole()
 	if !opts.Terminal {
 		view.Draw()
 	}
@@ -190,52 +188,69 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
-// agentLoop polls every interval until ctx is done, stamps each poll with
-// the scenario's time, publishes it, feeds it to the detector and
-// publishes the detector's events; it returns the counts of good and
-// failed polls.
-func agentLoop(ctx context.Context, log *slog.Logger, p Poller, pub Publisher, det *detect.Detector, clock func() time.Time, interval time.Duration) (polls, errs int) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	active := map[string]detect.Event{}
-	for {
-		rs, err := p.Poll(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return polls, errs
-		case err != nil:
-			errs++
-			log.Warn("demo: poll failed", "device", Device, "err", err)
-		}
-		if len(rs) > 0 {
-			at := clock()
-			for i := range rs {
-				rs[i].Time = at
-			}
-			if err := pub.Telemetry(ctx, Device, rs); err != nil {
-				if ctx.Err() != nil {
-					return polls, errs
-				}
-				errs++
-				log.Warn("demo: publish failed", "device", Device, "err", err)
-			} else if err == nil {
-				polls++
-			}
-			for _, ev := range observe(det, Device, rs) {
-				if ev.State == detect.StateCleared {
-					delete(active, ev.ID)
-				} else {
-					active[ev.ID] = ev
-				}
-				if err := pub.Alert(ctx, ev, sortedActive(active)); err != nil && ctx.Err() == nil {
-					log.Warn("demo: alert publish failed", "device", Device, "id", ev.ID, "err", err)
-				}
-			}
-		}
+// batch is one poll handed from the scheduler to the publishing goroutine.
+type batch struct {
+	device string
+	rs     []drivers.Reading
+}
+
+// runAgent is the demo's agent: the poll scheduler (agent/poll) polls the
+// rack every interval; each poll is stamped with the scenario's time,
+// published, and fed to the detector, whose events are published too. It
+// returns when ctx is done and everything polled has been published, with
+// the counts of good and failed polls.
+func runAgent(ctx context.Context, log *slog.Logger, p Poller, pub Publisher, det *detect.Detector, clock func() time.Time, interval time.Duration) (polls, errs int, err error) {
+	queue := make(chan batch, 64)
+	var dropped int
+	sched := poll.New(poll.SinkFunc(func(device string, _ time.Time, rs []drivers.Reading) {
 		select {
-		case <-ctx.Done():
-			return polls, errs
-		case <-t.C:
+		case queue <- batch{device, rs}:
+		default:
+			dropped++ // the publisher is behind; the next poll is newer anyway
+		}
+	}), poll.Options{Logger: log, Jitter: -1})
+	if err := sched.Add(poll.Target{Name: Device, Device: p, Interval: interval, Timeout: max(interval, 500*time.Millisecond)}); err != nil {
+		return 0, 0, fmt.Errorf("demo: %w", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		publish(ctx, log, queue, pub, det, clock)
+	}()
+	_ = sched.Run(ctx) // returns nil once ctx is done and polls have returned
+	close(queue)
+	<-done
+	if dropped > 0 {
+		log.Warn("demo: polls dropped while the publisher was behind", "count", dropped)
+	}
+	for _, st := range sched.Stats() {
+		polls += int(st.Polls - st.Errors)
+		errs += int(st.Errors)
+	}
+	return polls, errs, nil
+}
+
+// publish stamps, publishes and feeds to the detector every batch of the
+// queue until it is closed.
+func publish(ctx context.Context, log *slog.Logger, queue <-chan batch, pub Publisher, det *detect.Detector, clock func() time.Time) {
+	active := map[string]detect.Event{}
+	for b := range queue {
+		at := clock()
+		for i := range b.rs {
+			b.rs[i].Time = at
+		}
+		if err := pub.Telemetry(ctx, b.device, b.rs); err != nil && ctx.Err() == nil {
+			log.Warn("demo: publish failed", "device", b.device, "err", err)
+		}
+		for _, ev := range observe(det, b.device, b.rs) {
+			if ev.State == detect.StateCleared {
+				delete(active, ev.ID)
+			} else {
+				active[ev.ID] = ev
+			}
+			if err := pub.Alert(ctx, ev, sortedActive(active)); err != nil && ctx.Err() == nil {
+				log.Warn("demo: alert publish failed", "device", b.device, "id", ev.ID, "err", err)
+			}
 		}
 	}
 }
