@@ -1,5 +1,5 @@
 // Package probe holds what the probe verb needs besides the drivers: the
-// probe URL (a Modbus device address, as drivers/modbus parses it, that
-// names its profile; snmp:// and i2c:// are recognised but not supported
-// yet), and the natural order and text format of the readings it prints.
+// probe URL of a Modbus device (a device address, as drivers/modbus parses
+// it, that names its profile), and the natural order and text format of the
+// readings it prints.
 package probe

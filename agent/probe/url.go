@@ -9,8 +9,9 @@ import (
 	"github.com/emberwatch/emberwatch/drivers/modbus"
 )
 
-// ErrNotSupported is returned (wrapped) for snmp:// and i2c:// URLs, which
-// the contract names but the probe cannot read yet.
+// ErrNotSupported is returned (wrapped) for snmp:// and i2c:// URLs: they
+// name no Modbus device. (The probe verb reads i2c:// URLs with
+// drivers/i2c; snmp:// is not supported yet.)
 var ErrNotSupported = errors.New("not supported yet")
 
 // Target is a parsed probe URL.

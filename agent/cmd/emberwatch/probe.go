@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/emberwatch/emberwatch/agent/probe"
 	"github.com/emberwatch/emberwatch/drivers"
+	"github.com/emberwatch/emberwatch/drivers/i2c"
 	"github.com/emberwatch/emberwatch/drivers/modbus"
 	"github.com/emberwatch/emberwatch/drivers/modbus/sunspec"
 	firmwareconfig "github.com/emberwatch/emberwatch/firmware-config"
@@ -24,11 +26,12 @@ addresses in a site config):
   modbus+tcp://HOST[:502]?unit=1&profile=NAME
   modbus+rtu:///dev/ttyUSB0?baud=19200&parity=E&unit=1&profile=NAME
   modbus+rtutcp://HOST:PORT?unit=1&profile=NAME
+  i2c:///dev/i2c-1?addr=0x48&sensor=tmp102
 Query keys: unit (default 1), profile, timeout (per request, default 1s);
 on modbus+rtu also baud, parity (N, E, O), data and stop bits.
 profile=sunspec discovers the device's SunSpec models; any other NAME is
-the Modbus profile NAME.yaml, built in or under -profiles. snmp:// and
-i2c:// are not supported yet.
+the Modbus profile NAME.yaml, built in or under -profiles. An i2c:// URL
+takes the sensor's keys (see drivers/i2c). snmp:// is not supported yet.
 `
 
 // probeCmd reads one device once, for commissioning.
@@ -44,15 +47,18 @@ func probeCmd(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return usagef("want one URL, got %d arguments", fs.NArg())
 	}
-	t, err := probe.ParseURL(fs.Arg(0))
-	if err != nil {
-		return inputError{err}
-	}
 	if *timeout <= 0 {
 		return usagef("-timeout %v: want a positive duration", *timeout)
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
+	if strings.HasPrefix(strings.ToLower(fs.Arg(0)), "i2c:") {
+		return probeI2C(ctx, e, fs.Arg(0))
+	}
+	t, err := probe.ParseURL(fs.Arg(0))
+	if err != nil {
+		return inputError{err}
+	}
 	a := t.Modbus
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
@@ -105,6 +111,25 @@ func probeCmd(ctx context.Context, e *env, args []string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+	}
+	return nil
+}
+
+// probeI2C reads the sensor an i2c:// URL names.
+func probeI2C(ctx context.Context, e *env, raw string) error {
+	_, spec, err := i2c.ParseURL(raw)
+	if err != nil {
+		return inputError{err}
+	}
+	if spec == nil {
+		return usagef("%s names no sensor: add ?addr=0x48&sensor=tmp102", raw)
+	}
+	rs, err := i2c.ProbeURL(ctx, raw)
+	if werr := probe.Write(e.stdout, rs); werr != nil {
+		return werr
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", raw, err)
 	}
 	return nil
 }
