@@ -1,15 +1,26 @@
-// Package demo runs a whole simulated gateway in one process: a battery
-// rack (testbench/rack) following a scripted scenario, the agent polling it
-// and publishing telemetry over MQTT, an embedded broker (agent/broker) and
-// the console view (agent/console) subscribed through that broker.
+// Package demo runs a whole simulated gateway in one process, the way
+// `emberwatch demo` shows it:
+//
+//   - a battery string (testbench/rack, eight modules of sixteen cells)
+//     follows a scripted Scenario: module 5 develops an internal fault;
+//   - a simulated BMS (testbench/modbussim, on simonvetter's Modbus server)
+//     serves the rack over Modbus TCP on 127.0.0.1 with the
+//     generic-rack-bms profile from firmware-config;
+//   - the agent polls it every second of scenario time with the
+//     profile-driven Modbus driver (drivers/modbus) under the poll
+//     scheduler (agent/poll), feeds the detector (agent/detect, with
+//     DetectorConfig's demo timings) and publishes telemetry and alerts on
+//     the CONTRACTS section 5 topics;
+//   - an embedded broker (agent/broker) carries them to the console view
+//     (agent/console), which subscribes to the gateway's topics like any
+//     other consumer.
 //
 // Everything listens on 127.0.0.1 with ports chosen by the system. Time in
-// the scenario runs Speed times faster than the wall clock: the agent polls
-// every second of scenario time, and the default run lasts 60 seconds of
-// scenario time.
+// the scenario runs Speed times faster than the wall clock; readings and
+// alert events carry scenario time.
 //
-// The pieces meet at two seams, so that each can be replaced by the real
-// component without touching the others: a Poller reads the rack once (in
-// process, or over Modbus TCP through a simulator), and a Publisher sends
-// a poll's readings to the broker on the CONTRACTS section 5 topics.
+// Two seams let a component be swapped without touching the others: a
+// Poller reads the rack once (ModbusPoller, or DirectPoller in process),
+// and a Publisher sends a poll and the detector's events to the broker
+// (MQTTPublisher).
 package demo
