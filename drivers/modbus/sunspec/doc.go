@@ -6,7 +6,8 @@
 // named by the contract vocabulary.
 //
 // Model definitions are data: YAML files (one per model) loaded with
-// LoadModels from an fs.FS, normally firmware-config/profiles/modbus/sunspec.
+// LoadModels from an fs.FS; DefaultModels loads the copy built into the
+// binary from firmware-config/profiles/modbus/sunspec.
 // They are transcribed from the public SunSpec model definitions
 // (https://github.com/sunspec/models, json/model_N.json) for models 1
 // (Common), 802 (Battery Base), 803 (Lithium-Ion Bank), 804 (Lithium-Ion
@@ -24,5 +25,6 @@
 // enum16, 0x8000 for int16, 0xFFFFFFFF for uint32, 0x80000000 for int32, 0
 // for accumulators) and values whose scale factor is 0x8000 are NaN.
 //
-// A Device borrows its Registers transport; the caller opens and closes it.
+// A Device borrows its Registers transport (a drivers/modbus Client); the
+// caller opens and closes it. Device.Poll satisfies the agent's poller.
 package sunspec
