@@ -13,9 +13,7 @@ import (
 )
 
 func TestFaultsOnEveryTransport(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	s := newSim(t, everyType(), everyValue())
+	t.Parallel()
 	tests := []struct {
 		name     string
 		fault    Fault
@@ -32,8 +30,11 @@ func TestFaultsOnEveryTransport(t *testing.T) {
 		{"unreadable range", Fault{}, 95, 10, 2, Counters{Requests: 1, Exceptions: 1}},
 		{"late but within the timeout", Fault{Kind: LateReply, Delay: 50 * time.Millisecond}, 0, 2, 0, Counters{Requests: 1, Registers: 2}},
 	}
-	for name, c := range transports(t, ctx, s, 1, 250*time.Millisecond) {
+	for _, name := range transportNames {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newSim(t, everyType(), everyValue())
+			c := serve(t, t.Context(), s, name, 1, 600*time.Millisecond)
 			for _, tc := range tests {
 				if err := s.SetFault(tc.fault); err != nil {
 					t.Fatal(err)
@@ -124,6 +125,7 @@ func rtuRead(unit byte, addr, qty uint16) []byte {
 }
 
 func TestCloseMidReply(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	s := newSim(t, everyType(), everyValue())
@@ -178,15 +180,15 @@ func TestCloseMidReply(t *testing.T) {
 		if _, err := tty.Write(rtuRead(1, 0, 20)); err != nil {
 			t.Fatal(err)
 		}
-		got := readFor(t, tty, 300*time.Millisecond)
-		if len(got) != 45/2 {
-			t.Errorf("got %d bytes, want %d", len(got), 45/2)
+		got := readN(t, tty, 45/2, 2*time.Second)
+		if more := readFor(t, tty, 50*time.Millisecond); len(got) != 45/2 || len(more) != 0 {
+			t.Errorf("got %d bytes, then %d more, want %d and none", len(got), len(more), 45/2)
 		}
 		// The line is still served.
 		if _, err := tty.Write(rtuRead(1, 0, 20)); err != nil {
 			t.Fatal(err)
 		}
-		if got := readFor(t, tty, 300*time.Millisecond); len(got) != 45 {
+		if got := readN(t, tty, 45, 2*time.Second); len(got) != 45 {
 			t.Errorf("after the fault: %d bytes, want 45", len(got))
 		}
 	})
@@ -202,11 +204,24 @@ func openTTY(t *testing.T, path string) *os.File {
 	return f
 }
 
-// readFor reads whatever arrives on f during d.
-func readFor(t *testing.T, f interface {
+type deadlineReader interface {
 	io.Reader
 	SetReadDeadline(time.Time) error
-}, d time.Duration) []byte {
+}
+
+// readN reads until n bytes have arrived on f or timeout has passed.
+func readN(t *testing.T, f deadlineReader, n int, timeout time.Duration) []byte {
+	t.Helper()
+	if err := f.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]byte, n)
+	k, _ := io.ReadFull(f, out)
+	return out[:k]
+}
+
+// readFor reads whatever arrives on f during d.
+func readFor(t *testing.T, f deadlineReader, d time.Duration) []byte {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	var out []byte
@@ -226,6 +241,7 @@ func readFor(t *testing.T, f interface {
 // A client that times out and asks again reads the late reply as the
 // answer to its second request: over TCP the transaction id gives it away.
 func TestLateReplyIsReadAsTheNextAnswer(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	s := newSim(t, everyType(), everyValue())
@@ -275,8 +291,13 @@ func TestLateReplyIsReadAsTheNextAnswer(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
+		s.ResetCounters()
 		_, _ = conn.Write(rtuRead(1, 0, 1))
-		time.Sleep(100 * time.Millisecond)
+		// The client times out and asks again once the slave has heard
+		// the first request (its own frame, not run into the second).
+		for s.Counters().Requests == 0 {
+			time.Sleep(time.Millisecond)
+		}
 		_, _ = conn.Write(rtuRead(1, 0, 2))
 		_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
 		first := make([]byte, 7) // the answer to the first request: 1 register

@@ -51,8 +51,9 @@ func TestPacingAtLineSpeed(t *testing.T) {
 	go func() { _ = s.ServeRTU(ctx, pty.Server, baud) }()
 	tty := openTTY(t, pty.Path)
 	want := float64(baud) / BitsPerChar
-	// A busy machine may wake the test late at the last byte; the pacing
-	// is wrong only if no attempt of three measures right.
+	// A busy machine may wake either end late; the pacing is wrong only if
+	// no attempt of five measures right. Under the race detector only the
+	// frame gap is checked (TestPacingNeverAheadOfTheLine checks the rest).
 	for attempt := 1; ; attempt++ {
 		rate, delay := measureReply(t, tty)
 		t.Logf("attempt %d: %.1f bytes/s, line %.1f bytes/s (%.2f %%); first byte %v after the request",
@@ -62,10 +63,10 @@ func TestPacingAtLineSpeed(t *testing.T) {
 		if min := FrameGap(baud) + CharTime(baud); delay < min {
 			t.Errorf("first byte %v after the request, want at least %v", delay, min)
 		}
-		if rate >= 0.97*want && rate <= 1.03*want {
+		if raceEnabled || (rate >= 0.97*want && rate <= 1.03*want) {
 			return
 		}
-		if attempt == 3 {
+		if attempt == 5 {
 			t.Fatalf("reply paced at %.1f bytes/s, want %.1f ± 3 %%", rate, want)
 		}
 	}
@@ -102,37 +103,82 @@ func measureReply(t *testing.T, tty *os.File) (rate float64, delay time.Duration
 // A request frame ends at 3.5 characters of silence: a pause of one
 // character inside it is no end, a long pause splits it into two bad frames.
 func TestFrameEndsAtSilence(t *testing.T) {
-	const baud = 9600
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
+	t.Parallel()
+	const baud = 1200 // 9.2 ms a character: room for a busy machine
 	s := newSim(t, blockProfile(4), blockValues(4))
 	pty, err := OpenPTY()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pty.Close() })
-	go func() { _ = s.ServeRTU(ctx, pty.Server, baud) }()
+	go func() { _ = s.ServeRTU(t.Context(), pty.Server, baud) }()
 	tty := openTTY(t, pty.Path)
-	for _, tc := range []struct {
-		pause  time.Duration
-		answer bool
-	}{
-		{CharTime(baud), true},
-		{10 * FrameGap(baud), false},
-	} {
+	send := func(pause, wait time.Duration) []byte {
 		req := rtuRead(1, 0, 2)
 		_, _ = tty.Write(req[:3])
-		time.Sleep(tc.pause)
+		time.Sleep(pause)
 		_, _ = tty.Write(req[3:])
-		got := readFor(t, tty, 100*time.Millisecond)
-		if tc.answer != (len(got) == 9) {
-			t.Errorf("pause %v: got % x, want an answer: %v", tc.pause, got, tc.answer)
+		return readN(t, tty, 9, wait)
+	}
+	reply := FrameGap(baud) + 9*CharTime(baud)
+	// A late wake-up can stretch the short pause past the gap: one
+	// attempt of three must get its answer.
+	answered := false
+	for range 3 {
+		if len(send(CharTime(baud), reply+time.Second)) == 9 {
+			answered = true
+			break
 		}
 	}
+	if !answered {
+		t.Error("a one-character pause inside a frame ended it")
+	}
+	if got := send(3*FrameGap(baud), 2*reply); len(got) != 0 {
+		t.Errorf("a frame split by %v of silence was answered: % x", 3*FrameGap(baud), got)
+	}
+}
+
+// Whatever the load, the RTU server never writes a character before the
+// line could have carried it, and a reply takes its full line time.
+func TestPacingNeverAheadOfTheLine(t *testing.T) {
+	t.Parallel()
+	const baud = 19200
+	ct := CharTime(baud)
+	w := &stampWriter{}
+	l := &line{bus: single(newSim(t, blockProfile(1), blockValues(1))), w: w, baud: baud}
+	frame := make([]byte, 100)
+	start := time.Now()
+	if err := l.write(t.Context(), frame); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, wr := range w.writes {
+		n += wr.n
+		if line := int(wr.at.Sub(start)/ct) + 1; n > line {
+			t.Fatalf("%d characters written %v after the start; the line carries %d", n, wr.at.Sub(start), line)
+		}
+	}
+	if took := time.Since(start); n != len(frame) || took < time.Duration(len(frame))*ct {
+		t.Errorf("%d characters in %v, want %d in at least %v", n, took, len(frame), time.Duration(len(frame))*ct)
+	}
+}
+
+type stamp struct {
+	at time.Time
+	n  int
+}
+
+// stampWriter records when each write happened and its size.
+type stampWriter struct{ writes []stamp }
+
+func (w *stampWriter) Write(b []byte) (int, error) {
+	w.writes = append(w.writes, stamp{time.Now(), len(b)})
+	return len(b), nil
 }
 
 // On a shared bus a dead slave costs its timeout, and the others answer.
 func TestDeadSlaveOnSharedBus(t *testing.T) {
+	t.Parallel()
 	const baud = 38400
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -160,11 +206,15 @@ func TestDeadSlaveOnSharedBus(t *testing.T) {
 	}
 	for _, line := range []string{"pty", "rtu-over-tcp"} {
 		for _, unit := range bus.Units() {
+			timeout := 2 * time.Second
+			if unit == 2 {
+				timeout = 200 * time.Millisecond
+			}
 			var c client
 			if line == "pty" {
-				c = rtuClient(t, pty.Path, baud, unit, 200*time.Millisecond)
+				c = rtuClient(t, pty.Path, baud, unit, timeout)
 			} else {
-				c = rtuOverTCPClient(t, tcpAddr.String(), baud, unit, 200*time.Millisecond)
+				c = rtuOverTCPClient(t, tcpAddr.String(), baud, unit, timeout)
 			}
 			w, err := c.read(modbus.Holding, 0, 10)
 			if unit == 2 {
@@ -209,11 +259,32 @@ func TestRTUThroughput(t *testing.T) {
 	t.Cleanup(func() { _ = pty.Close() })
 	go func() { _ = s.ServeRTU(ctx, pty.Server, baud) }()
 	tty := openTTY(t, pty.Path)
+	limit := 125 / ((8 + 255 + 7) * CharTime(baud)).Seconds()
+	// A busy machine slows the master down: one attempt of three must
+	// reach 80 % of the limit, and none may pass it.
+	for attempt := 1; ; attempt++ {
+		got := measureThroughput(t, tty, baud, reads)
+		t.Logf("attempt %d: %.0f registers/s, line limit %.0f registers/s (%.1f %%)", attempt, got, limit, 100*got/limit)
+		if got > 1.01*limit {
+			t.Fatalf("%.0f registers/s, faster than the line's %.0f", got, limit)
+		}
+		if raceEnabled || got >= 0.8*limit {
+			return
+		}
+		if attempt == 3 {
+			t.Fatalf("%.0f registers/s, want at least 80 %% of %.0f", got, limit)
+		}
+	}
+}
+
+// measureThroughput reads 125 registers reads times as a master that
+// writes its request at line speed and starts the next one 3.5 characters
+// after the reply, and returns the registers read a second.
+func measureThroughput(t *testing.T, tty *os.File, baud, reads int) float64 {
+	t.Helper()
 	buf := make([]byte, 512)
 	start := time.Now()
 	for range reads {
-		// A master that writes its request at line speed and starts the
-		// next one 3.5 characters after the reply.
 		time.Sleep(8 * CharTime(baud))
 		_, _ = tty.Write(rtuRead(1, 0, 125))
 		_ = tty.SetReadDeadline(time.Now().Add(time.Second))
@@ -226,11 +297,5 @@ func TestRTUThroughput(t *testing.T) {
 		}
 		time.Sleep(FrameGap(baud))
 	}
-	took := time.Since(start)
-	got := float64(125*reads) / took.Seconds()
-	limit := 125 / ((8 + 255 + 7) * CharTime(baud)).Seconds()
-	t.Logf("%.0f registers/s, line limit %.0f registers/s (%.1f %%)", got, limit, 100*got/limit)
-	if got < 0.8*limit || got > 1.01*limit {
-		t.Errorf("%.0f registers/s, want 80-100 %% of %.0f", got, limit)
-	}
+	return float64(125*reads) / time.Since(start).Seconds()
 }

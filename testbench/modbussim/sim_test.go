@@ -222,28 +222,47 @@ func rtuOverTCPClient(t *testing.T, addr string, baud int, unit byte, timeout ti
 	return simonvetterClient{c}
 }
 
-// transports serves sim on each transport and returns a client for each.
+// transportNames are the transports a Sim serves.
+var transportNames = []string{"tcp", "rtu-pty", "rtu-over-tcp"}
+
+// serve serves s on the named transport until ctx is done and returns a
+// client for it; RTU lines run at 115200 baud.
+func serve(t *testing.T, ctx context.Context, s *Sim, transport string, unit byte, timeout time.Duration) client {
+	t.Helper()
+	switch transport {
+	case "tcp":
+		addr, err := s.ServeTCP(ctx, "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tcpClient(t, addr.String(), unit, timeout)
+	case "rtu-pty":
+		pty, err := OpenPTY()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = pty.Close() })
+		go func() { _ = s.ServeRTU(ctx, pty.Server, 115200) }()
+		return rtuClient(t, pty.Path, 115200, unit, timeout)
+	case "rtu-over-tcp":
+		addr, err := s.ServeRTUOverTCP(ctx, "127.0.0.1:0", 115200)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rtuOverTCPClient(t, addr.String(), 115200, unit, timeout)
+	}
+	t.Fatalf("unknown transport %q", transport)
+	return nil
+}
+
+// transports serves s on every transport and returns a client for each.
 func transports(t *testing.T, ctx context.Context, s *Sim, unit byte, timeout time.Duration) map[string]client {
 	t.Helper()
-	addr, err := s.ServeTCP(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	out := map[string]client{}
+	for _, name := range transportNames {
+		out[name] = serve(t, ctx, s, name, unit, timeout)
 	}
-	pty, err := OpenPTY()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pty.Close() })
-	go func() { _ = s.ServeRTU(ctx, pty.Server, 115200) }()
-	rtcp, err := s.ServeRTUOverTCP(ctx, "127.0.0.1:0", 115200)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return map[string]client{
-		"tcp":          tcpClient(t, addr.String(), unit, timeout),
-		"rtu-pty":      rtuClient(t, pty.Path, 115200, unit, timeout),
-		"rtu-over-tcp": rtuOverTCPClient(t, rtcp.String(), 115200, unit, timeout),
-	}
+	return out
 }
 
 func same(a, b float64) bool {
@@ -270,6 +289,7 @@ func TestValuesAreWhatIsServed(t *testing.T) {
 }
 
 func TestEveryTypeOnEveryTransport(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	p := everyType()
