@@ -91,7 +91,7 @@ func TestConversionTiming(t *testing.T) {
 		ops := []i2ctest.IO{
 			{Addr: addr, W: []byte{0x06}, R: []byte{0x00, 0x54}},
 			{Addr: addr, W: []byte{0x07}, R: []byte{0x04, 0x01}},
-			{Addr: addr, W: []byte{0x01}, R: []byte{0x05, 0x08}}, // CONFIG: SHDN, hysteresis 1.5 C, alert enabled
+			{Addr: addr, W: []byte{0x01}, R: []byte{0x05, 0x08}}, // CONFIG: SHDN, THYST +3 C, alert output enabled
 			{Addr: addr, W: []byte{0x01, 0x04, 0x08}},            // clear SHDN only
 			{Addr: addr, W: []byte{0x08, byte(tt.res)}},
 			{Addr: addr, W: []byte{0x05}, R: []byte{0x01, 0x90}},
