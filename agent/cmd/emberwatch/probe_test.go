@@ -175,7 +175,7 @@ func TestProbeExitCodes(t *testing.T) {
 		{"no such built-in profile", []string{"modbus+tcp://127.0.0.1:502?profile=rack-bms"}, 2, "no rack-bms.yaml in the built-in profiles"},
 		{"missing profile", []string{"-profiles", t.TempDir(), "modbus+tcp://127.0.0.1:502?profile=rack-bms"}, 2, "no rack-bms.yaml"},
 		{"nothing listening", []string{"modbus+tcp://" + dead + "?profile=sunspec&timeout=200ms"}, 1, dead},
-		{"no unit 5 behind the gateway", []string{strings.Replace(sim.URL(), "unit=1", "unit=5", 1) + "&timeout=200ms"}, 1, "gateway target device failed to respond"},
+		{"no unit 5 behind the gateway", []string{strings.Replace(sim.URL(), "unit=1", "unit=5", 1) + "&timeout=2s"}, 1, "gateway target device failed to respond"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errs := runProbe(t, tc.args...)
