@@ -10,14 +10,18 @@
 // (-rtu-tcp), paced at -baud. The rack is stepped in real time times
 // -speed; -hot N heats module N to show a fault developing; -fault gives
 // the slave a fault (no-reply, exception, close-mid-reply, late-reply,
-// dead). It runs until interrupted.
+// dead). While it runs, lines on standard input change the fault, the hot
+// module, the current and the room temperature (type help). It runs until
+// interrupted.
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -32,7 +36,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(2)
 		}
@@ -41,7 +45,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string) error {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("modbussim", flag.ContinueOnError)
 	profile := fs.String("profile", "", "Modbus profile YAML to serve (required)")
 	listen := fs.String("listen", "127.0.0.1:0", "Modbus TCP address; empty: none")
@@ -112,7 +116,7 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("modbus tcp    %s (any unit id)\n", addr)
+		fmt.Fprintf(stdout, "modbus tcp    %s (any unit id)\n", addr)
 	}
 	bus := modbussim.NewBus()
 	if err := bus.Add(uint8(*unit), sim); err != nil {
@@ -123,7 +127,7 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("rtu over tcp  %s (unit %d, %d baud)\n", addr, *unit, *baud)
+		fmt.Fprintf(stdout, "rtu over tcp  %s (unit %d, %d baud)\n", addr, *unit, *baud)
 	}
 	errc := make(chan error, 1)
 	if *usePTY {
@@ -133,8 +137,20 @@ func run(ctx context.Context, args []string) error {
 		}
 		defer pty.Close()
 		go func() { errc <- bus.ServeRTU(ctx, pty.Server, *baud) }()
-		fmt.Printf("rtu pty       %s (unit %d, %d baud)\n", pty.Path, *unit, *baud)
+		fmt.Fprintf(stdout, "rtu pty       %s (unit %d, %d baud)\n", pty.Path, *unit, *baud)
 	}
+
+	cmds := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdin)
+		for sc.Scan() {
+			select {
+			case cmds <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 
 	tick := time.NewTicker(*every)
 	defer tick.Stop()
@@ -143,11 +159,22 @@ func run(ctx context.Context, args []string) error {
 		select {
 		case <-ctx.Done():
 			c := sim.Counters()
-			fmt.Printf("served %d requests, %d registers, %d exceptions, %d dropped\n",
+			fmt.Fprintf(stdout, "served %d requests, %d registers, %d exceptions, %d dropped\n",
 				c.Requests, c.Registers, c.Exceptions, c.Dropped)
 			return nil
 		case err := <-errc:
 			return err
+		case line := <-cmds:
+			cmd, err := parseCommand(line)
+			if err == nil && cmd != nil {
+				var msg string
+				if msg, err = cmd(r, sim); err == nil {
+					fmt.Fprintln(stdout, msg)
+				}
+			}
+			if err != nil {
+				fmt.Fprintln(stdout, "error:", err)
+			}
 		case <-tick.C:
 			r.Step(dt)
 			if err := sim.Refresh(); err != nil {
