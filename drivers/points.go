@@ -99,8 +99,8 @@ func NewVocabulary() *PointVocabulary {
 	v := &PointVocabulary{specs: vocabulary}
 	for _, s := range vocabulary {
 		p := regexp.QuoteMeta(s.Pattern)
-		p = strings.ReplaceAll(p, ".N.", `.[1-9][0-9]*.`)
-		p = strings.ReplaceAll(p, ".M.", `.[1-9][0-9]*.`)
+		p = strings.ReplaceAll(p, `\.N\.`, `\.[1-9][0-9]*\.`)
+		p = strings.ReplaceAll(p, `\.M\.`, `\.[1-9][0-9]*\.`)
 		v.res = append(v.res, regexp.MustCompile("^"+p+"$"))
 	}
 	return v
