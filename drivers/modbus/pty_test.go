@@ -140,11 +140,11 @@ func TestRTULateReply(t *testing.T) {
 	s.hook = func(n int, unit, fn byte, addr, count uint16) behaviour {
 		s.set(unit, 0, uint16(n))
 		if slow[n] {
-			return behaviour{delay: 130 * time.Millisecond}
+			return behaviour{delay: 340 * time.Millisecond}
 		}
 		return behaviour{}
 	}
-	c := NewRTUClient(SerialConfig{Device: ptyBus(t, s, 38400), Baud: 38400}, ClientOptions{Timeout: 100 * time.Millisecond})
+	c := NewRTUClient(SerialConfig{Device: ptyBus(t, s, 38400), Baud: 38400}, ClientOptions{Timeout: 300 * time.Millisecond})
 	defer c.Close()
 	ctx := context.Background()
 	steps := []struct {

@@ -161,8 +161,17 @@ func (t *rtuTransporter) Send(req []byte) ([]byte, error) {
 	if wait := time.Until(t.lastEnd.Add(t.gap)); wait > 0 {
 		sleep(ctx, wait)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = t.conn.SetReadDeadline(time.Now()) })
-	defer stop()
+	conn := t.conn
+	cancelled := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		_ = conn.SetReadDeadline(time.Now())
+		close(cancelled)
+	})
+	defer func() {
+		if !stop() {
+			<-cancelled // let it finish before the next request sets its deadline
+		}
+	}()
 	if err := t.conn.SetReadDeadline(t.deadline); err != nil {
 		return nil, err
 	}
