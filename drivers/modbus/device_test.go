@@ -286,24 +286,6 @@ func TestSharedBusDeadSlave(t *testing.T) {
 	}
 }
 
-func ExampleNewDevice() {
-	p, err := ParseProfile("ups.yaml", []byte(`
-name: tiny-ups
-registers:
-  - {point: battery.charge, address: 130, scale: 0.001953125}
-  - {point: battery.voltage, address: 131, type: s16, scale: 0.03125}
-`))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	c := NewTCPClient("127.0.0.1:1502", ClientOptions{Timeout: 500 * time.Millisecond})
-	defer c.Close()
-	d := NewDevice("ups-1", 1, p, c, Options{})
-	fmt.Println(len(d.Plan()), "request:", d.Plan()[0].Table, d.Plan()[0].Start, d.Plan()[0].Count)
-	// Output: 1 request: holding 130 2
-}
-
 // BenchmarkPollTCP500 polls the 500-register profile of BenchmarkPlan500
 // over Modbus TCP on the loopback, and reports the requests of a poll.
 func BenchmarkPollTCP500(b *testing.B) {
