@@ -81,8 +81,6 @@ func values(rs []drivers.Reading) map[string]float64 {
 	return m
 }
 
-func near(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
-
 // TestDeviceGatewayRack polls the gateway-rack profile three times over one
 // playback bus: all well; the outlet TMP102 NACKed, the SHT31 with a bad
 // CRC and the CO loop broken; then the outlet back (probed again).

@@ -170,6 +170,47 @@ func LoadProfile(fsys fs.FS, name string) (*Profile, error) {
 	return ParseProfile(name, data)
 }
 
+// LoadProfiles parses every *.yaml and *.yml file of dir in fsys (for
+// example firmwareconfig.Profiles() and "i2c") and returns the profiles by
+// name. Every problem of every file is returned, as errors.Join of
+// *ProfileError, together with the profiles that loaded; two files with
+// one name are an error.
+func LoadProfiles(fsys fs.FS, dir string) (map[string]*Profile, error) {
+	ents, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, &ProfileError{File: dir, Field: "profiles", Msg: err.Error()}
+	}
+	out := map[string]*Profile{}
+	var errs []error
+	for _, de := range ents {
+		ext := path.Ext(de.Name())
+		if de.IsDir() || (ext != ".yaml" && ext != ".yml") {
+			continue
+		}
+		file := path.Join(dir, de.Name())
+		p, err := LoadProfile(fsys, file)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if prev, dup := out[p.Name]; dup {
+			errs = append(errs, &ProfileError{File: file, Line: topLineOf(fsys, file, "name"), Field: "name",
+				Msg: fmt.Sprintf("profile name %q is also used by %s", p.Name, prev.File)})
+			continue
+		}
+		out[p.Name] = p
+	}
+	return out, errors.Join(errs...)
+}
+
+func topLineOf(fsys fs.FS, file, key string) int {
+	data, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return 0
+	}
+	return topLine(data, key)
+}
+
 // ParseProfile decodes a profile strictly (unknown keys are errors) and
 // validates every sensor: chip known, address valid for the chip,
 // settings that apply to the chip and in range, points in the contract

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	ewi2c "github.com/emberwatch/emberwatch/drivers/i2c"
 )
@@ -190,6 +191,27 @@ sensors:
 				t.Errorf("error is not a *ProfileError: %v", err)
 			}
 		})
+	}
+}
+
+func TestLoadProfiles(t *testing.T) {
+	ps, err := ewi2c.LoadProfiles(os.DirFS("../../firmware-config/profiles"), "i2c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps["gateway-rack"] == nil || ps["gateway-compact"] == nil {
+		t.Fatalf("profiles %v", ps)
+	}
+	fsys := fstest.MapFS{
+		"a.yaml":    {Data: []byte("name: x\nsensors:\n  - {sensor: lm75, address: 0x48, points: {temperature: ambient.temperature}}\n")},
+		"b.yaml":    {Data: []byte("name: x\nsensors:\n  - {sensor: lm75, address: 0x49, points: {temperature: ambient.temperature}}\n")},
+		"c.yaml":    {Data: []byte("sensors: []\n")},
+		"notes.txt": {Data: []byte("not a profile")},
+	}
+	ps, err = ewi2c.LoadProfiles(fsys, ".")
+	if len(ps) != 1 || err == nil || !strings.Contains(err.Error(), `b.yaml:1: name: profile name "x" is also used by a.yaml`) ||
+		!strings.Contains(err.Error(), "c.yaml:1: sensors: no sensors") {
+		t.Fatalf("LoadProfiles = %v, %v", ps, err)
 	}
 }
 
