@@ -234,25 +234,23 @@ func (c *Config) Resolve(p string) string {
 	return filepath.Join(filepath.Dir(c.File), p)
 }
 
-// DecodeDetect decodes the detect: section strictly (unknown keys
-// rejected) into v, a pointer to the detector's settings. An absent
-// section leaves v unchanged.
+// DecodeDetect decodes the detect: section strictly into v, a pointer to
+// the detector's settings: unknown keys and values of the wrong type are
+// errors, reported as Errors located in the site file (detect.rate...).
+// Fields not in the section keep their values in v; an absent section
+// leaves v unchanged.
 func (c *Config) DecodeDetect(v any) error {
 	n := c.Detect
 	if n.Kind == 0 {
 		return nil
 	}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	if err := enc.Encode(&n); err != nil {
-		return fmt.Errorf("%s:%d: detect: %w", c.File, n.Line, err)
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("config: DecodeDetect wants a non-nil pointer, got %T", v)
 	}
-	dec := yaml.NewDecoder(&buf)
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s:%d: detect: %s", c.File, n.Line, cleanYAMLError(err))
-	}
-	return nil
+	d := &decoder{file: c.File, lines: map[string]int{}}
+	d.decode(&n, rv.Elem(), "detect")
+	return d.errs.err()
 }
 
 // Password returns the MQTT password from PasswordFile (first line) or the

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -26,6 +27,7 @@ func (d *decoder) errorf(line int, field, format string, a ...any) {
 var (
 	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 	nodeType        = reflect.TypeFor[yaml.Node]()
+	durationType    = reflect.TypeFor[time.Duration]()
 )
 
 // decode stores n into v (addressable), recording the line of path.
@@ -83,6 +85,15 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			// yes/no/on/off are strings in YAML 1.2 as yaml.v3 reads it;
 			// true/false where a word is expected is most likely a slip.
 			d.errorf(n.Line, path, "want a string, got %s", describe(n))
+			return
+		}
+		if v.Type() == durationType {
+			var dd Duration
+			if err := dd.UnmarshalYAML(n); err != nil {
+				d.errorf(n.Line, path, "%v", err)
+				return
+			}
+			v.SetInt(int64(dd))
 			return
 		}
 		if err := n.Decode(v.Addr().Interface()); err != nil {

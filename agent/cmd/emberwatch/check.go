@@ -12,7 +12,9 @@ import (
 	"strings"
 
 	"github.com/emberwatch/emberwatch/agent/config"
+	"github.com/emberwatch/emberwatch/agent/detect"
 	"github.com/emberwatch/emberwatch/drivers/modbus"
+	firmwareconfig "github.com/emberwatch/emberwatch/firmware-config"
 )
 
 // checkCmd validates a site file and every profile it references, printing
@@ -54,6 +56,14 @@ func checkSite(file string) (*config.Config, map[string]*modbus.Profile, []*conf
 	}
 	if cfg == nil {
 		return nil, nil, errs
+	}
+	if _, err := detectConfig(cfg); err != nil {
+		var des config.Errors
+		if errors.As(err, &des) {
+			errs = append(errs, des...)
+		} else {
+			errs = append(errs, cfg.Errorf("detect", "%v", err))
+		}
 	}
 	errs.Sort()
 	var profErrs config.Errors
@@ -215,6 +225,18 @@ func profileErrors(err error, shown string) []*config.FieldError {
 }
 
 // builtinProfiles returns the profiles embedded in the binary.
-func builtinProfiles() (fs.FS, error) {
-	return nil, errors.New("no profiles are built into this binary yet: set profiles_dir")
+func builtinProfiles() (fs.FS, error) { return firmwareconfig.Profiles(), nil }
+
+// detectConfig decodes the site's detect: section over the detector's
+// defaults and validates it.
+func detectConfig(cfg *config.Config) (detect.Config, error) {
+	dc := detect.DefaultConfig()
+	if err := cfg.DecodeDetect(&dc); err != nil {
+		return dc, err
+	}
+	dc.Site, dc.Gateway = cfg.Site, cfg.Gateway
+	if err := dc.Validate(); err != nil {
+		return dc, err
+	}
+	return dc, nil
 }

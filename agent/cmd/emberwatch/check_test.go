@@ -67,3 +67,13 @@ func TestCheckUsage(t *testing.T) {
 		t.Errorf("stderr: %s", stderr.String())
 	}
 }
+
+// TestCheckExampleSite: the shipped example passes check, with the
+// built-in profiles.
+func TestCheckExampleSite(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	if code := dispatch(context.Background(), e, []string{"check", "-c", "../../../firmware-config/site.example.yaml"}); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+}
