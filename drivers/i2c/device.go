@@ -320,3 +320,33 @@ func (d *Device) Sensors() []string {
 func (d *Device) String() string {
 	return fmt.Sprintf("i2c{%s: %s}", d.name, strings.Join(d.Sensors(), ", "))
 }
+
+// NewDeviceURL builds the device of a site config entry from its address
+// (see ParseURL) and profile: i2c:///dev/i2c-1 with a profile polls the
+// profile's sensors, the bus of the address serving those that name none;
+// i2c:///dev/i2c-1?addr=0x48&sensor=tmp102 without a profile polls that
+// one sensor. name labels the device in errors.
+func NewDeviceURL(name, address string, p *Profile, buses Buses, opts *Opts) (*Device, error) {
+	bus, spec, err := ParseURL(address)
+	if err != nil {
+		return nil, err
+	}
+	o := opts.withDefaults()
+	o.Bus = bus
+	switch {
+	case spec != nil && p != nil:
+		return nil, fmt.Errorf("i2c: %s: %q names a sensor and the device has profile %s: give one or the other", name, address, p.Name)
+	case spec != nil:
+		if spec.Name == "" {
+			spec.Name = name
+		}
+		p = &Profile{Name: name, Sensors: []Spec{*spec}}
+	case p == nil:
+		return nil, fmt.Errorf("i2c: %s: %q names no sensor and the device has no profile", name, address)
+	default:
+		cp := *p
+		cp.Name = name
+		p = &cp
+	}
+	return NewDevice(p, buses, &o)
+}

@@ -248,3 +248,39 @@ func TestPollCanceled(t *testing.T) {
 		t.Errorf("a cancelled poll was counted: %+v", st[0])
 	}
 }
+
+func TestNewDeviceURL(t *testing.T) {
+	p := loadRack(t)
+	p.Bus = ""
+	for i := range p.Sensors {
+		p.Sensors[i].Bus = ""
+	}
+	buses := ewi2c.BusMap{"/dev/i2c-2": &i2ctest.Playback{}}
+	d, err := ewi2c.NewDeviceURL("gw", "i2c:///dev/i2c-2", p, buses, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Sensors(); len(got) != 5 || got[0] != "inlet" {
+		t.Errorf("sensors %v", got)
+	}
+	d, err = ewi2c.NewDeviceURL("inlet", "i2c:///dev/i2c-2?addr=0x48&sensor=tmp102&point=ambient.1.temperature", nil, buses, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.String(); got != "i2c{inlet: inlet}" {
+		t.Errorf("device %s", got)
+	}
+	for _, c := range []struct {
+		addr string
+		p    *ewi2c.Profile
+		want string
+	}{
+		{"i2c:///dev/i2c-2?addr=0x48&sensor=tmp102", p, "give one or the other"},
+		{"i2c:///dev/i2c-2", nil, "no profile"},
+		{"i2c:///dev/i2c-7", p, "no bus \"/dev/i2c-7\""},
+	} {
+		if _, err := ewi2c.NewDeviceURL("gw", c.addr, c.p, buses, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("NewDeviceURL(%s) = %v, want %q", c.addr, err, c.want)
+		}
+	}
+}
