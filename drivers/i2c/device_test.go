@@ -2,6 +2,7 @@ package i2c_test
 
 import (
 	"context"
+	"log/slog"
 	"math"
 	"os"
 	"strings"
@@ -55,6 +56,9 @@ func ads1115Sense(a uint16, cfg uint16, conv ...byte) []i2ctest.IO {
 		{Addr: a, W: []byte{0x00}, R: conv},
 	}
 }
+
+// quiet drops the sensors' failure logs of the fault tests.
+var quiet = slog.New(slog.DiscardHandler)
 
 func seq(parts ...[]i2ctest.IO) []i2ctest.IO {
 	var ops []i2ctest.IO
@@ -111,7 +115,7 @@ func TestDeviceGatewayRack(t *testing.T) {
 		ads1115Sense(0x4A, ain1, 0x0C, 0x80),
 	)}
 	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	dev, err := ewi2c.NewDevice(loadRack(t), ewi2c.BusMap{"/dev/i2c-1": bus}, &ewi2c.Opts{Now: func() time.Time { return now }})
+	dev, err := ewi2c.NewDevice(loadRack(t), ewi2c.BusMap{"/dev/i2c-1": bus}, &ewi2c.Opts{Now: func() time.Time { return now }, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +203,7 @@ sensors:
 		t.Fatal(err)
 	}
 	bus := &i2ctest.Playback{DontPanic: true}
-	dev, err := ewi2c.NewDevice(p, ewi2c.BusMap{"/dev/i2c-1": bus}, &ewi2c.Opts{Bus: "/dev/i2c-1"})
+	dev, err := ewi2c.NewDevice(p, ewi2c.BusMap{"/dev/i2c-1": bus}, &ewi2c.Opts{Bus: "/dev/i2c-1", Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +239,7 @@ func TestDeviceBusMissing(t *testing.T) {
 
 func TestPollCanceled(t *testing.T) {
 	bus := &i2ctest.Playback{DontPanic: true}
-	dev, err := ewi2c.NewDevice(loadRack(t), ewi2c.BusMap{"/dev/i2c-1": bus}, nil)
+	dev, err := ewi2c.NewDevice(loadRack(t), ewi2c.BusMap{"/dev/i2c-1": bus}, &ewi2c.Opts{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package i2csim_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"testing"
 
@@ -59,7 +60,7 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.dev, err = ewi2c.NewDevice(p, ewi2c.BusMap{"/dev/i2c-1": r.bus}, nil)
+	r.dev, err = ewi2c.NewDevice(p, ewi2c.BusMap{"/dev/i2c-1": r.bus}, &ewi2c.Opts{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
