@@ -58,6 +58,10 @@ type Chemistry struct {
 	// FloatCurrent25 is the VRLA float current per Ah at 25 °C, A/Ah, and
 	// FloatDoubling the temperature rise that doubles it, °C.
 	FloatCurrent25, FloatDoubling float64
+	// EjectaRatio is the energy that leaves a venting cell with its gas and
+	// ejecta per unit of energy released in the cell body (databank median:
+	// 29.7 % in the body, so 70.3/29.7).
+	EjectaRatio float64
 	// HotSpotKPerW is how far above the cell body an internal short's hot
 	// spot runs per watt of short heat, K/W.
 	HotSpotKPerW float64
@@ -100,7 +104,7 @@ func NMC() Chemistry {
 		// Databank median: 62.4 kJ for a 47.3 g cell, 29.7 % of it in the
 		// cell body: 0.39 MJ per kg of cell.
 		Reactions: kim2007(0.25, 0.40, 0.12, 0.39e6),
-		VentLow:   120, VentHigh: 160, SeparatorT: 130, HotSpotKPerW: 0.25,
+		VentLow:   120, VentHigh: 160, SeparatorT: 130, HotSpotKPerW: 0.25, EjectaRatio: 70.3 / 29.7,
 		VentGasLPerAh: 0.12, RunawayGasLPerAh: 1.6,
 		VentMix: [3]float64{0.03, 0.05, 0.70}, RunawayMix: [3]float64{0.30, 0.25, 0.10},
 	}
@@ -116,7 +120,7 @@ func LFP() Chemistry {
 			{1.5, 4.8}, {2.5, 5.4}},
 		FloatV: 3.38, MinV: 2.6,
 		Reactions: kim2007(0.25, 0.40, 0.12, 0.21e6),
-		VentLow:   140, VentHigh: 190, SeparatorT: 135, TriggerShift: 25, HotSpotKPerW: 0.25,
+		VentLow:   140, VentHigh: 190, SeparatorT: 135, TriggerShift: 25, HotSpotKPerW: 0.25, EjectaRatio: 1.5,
 		VentGasLPerAh: 0.08, RunawayGasLPerAh: 1.0,
 		VentMix: [3]float64{0.05, 0.05, 0.65}, RunawayMix: [3]float64{0.40, 0.10, 0.08},
 	}
@@ -132,7 +136,7 @@ func VRLA() Chemistry {
 		FloatV: 2.27, MinV: 1.75,
 		// the valve lifts as dry-out and pressure rise; runaway taken when
 		// the case softens and the electrolyte nears boiling.
-		VentLow: 55, VentHigh: 65, RunawayT: 80,
+		VentLow: 65, VentHigh: 72, RunawayT: 80,
 		FloatCurrent25: 0.001, FloatDoubling: 10,
 		VentMix: [3]float64{0.95, 0, 0}, RunawayMix: [3]float64{0.95, 0, 0},
 	}

@@ -79,7 +79,8 @@ type Cell struct {
 	CapacityFactor, RFactor float64
 	// Rshort is the resistance of an internal short, Ω; 0 means none.
 	// ShortRate makes it shrink as exp(-ShortRate·t) (1/s) down to
-	// RshortMin, a soft short escalating as the separator degrades.
+	// RshortMin, a soft short escalating as the separator degrades; the
+	// rate grows with temperature (×2 at 60 °C, ×8 at 80 °C).
 	Rshort, ShortRate, RshortMin float64
 	// Heater is external heat into the cell, W (a neighbouring fire, a hot
 	// part pressed against it).
@@ -285,14 +286,14 @@ func (r *Rack) linkG(i, j int) float64 {
 // cellR is the internal resistance of a cell: higher when cold and near
 // empty.
 func (r *Rack) cellR(c *Cell) float64 {
-	// exp(-0.025·(T-25)), to second order: the temperature range that
-	// matters is narrow and this runs for every cell at every step
+	// exp(-0.025·(T-25)), to second order; the ageing part (RFactor above
+	// 1: lost contact, tab damage) does not depend on temperature
 	x := -0.025 * (min(c.T, 85) - 25)
-	rr := r.Chem.R0 * c.RFactor * (1 + x + x*x/2)
+	rr := r.Chem.R0 * (1 + x + x*x/2)
 	if c.SoC < 0.15 {
 		rr *= 1 + 3*(0.15-max(c.SoC, -0.2))
 	}
-	return max(rr, r.Chem.R0*c.RFactor*0.3)
+	return rr + r.Chem.R0*max(0, c.RFactor-1)
 }
 
 // Step advances the model by dt seconds.
@@ -412,7 +413,9 @@ func (r *Rack) electrical(s int, dt float64) {
 		st.V += c.V
 		minV = min(minV, c.V)
 		if c.Rshort > 0 && c.ShortRate > 0 && c.Rshort > c.RshortMin {
-			c.Rshort = max(c.RshortMin, c.Rshort*math.Exp(-c.ShortRate*dt))
+			// the separator degrades faster as the cell warms
+			rate := c.ShortRate * (1 + math.Exp((min(c.T, 150)-60)/10))
+			c.Rshort = max(c.RshortMin, c.Rshort*math.Exp(-rate*dt))
 		}
 	}
 	if st.Drive.Kind == Discharge {
@@ -513,6 +516,15 @@ func (r *Rack) thermal(h float64) float64 {
 			e, bulk = r.react(c, h)
 			c.SelfRate = bulk / h / capJ
 			r.EnergyIn += e
+			if c.Vented && e > 0 && ch.EjectaRatio > 0 {
+				// hot gas and ejecta carry most of a runaway's energy out
+				// of the can: into the module, some on to the cabinet
+				x := e * ch.EjectaRatio
+				m := r.Module(i)
+				r.ModAir[m] += 0.8 * x / r.Cfg.ModuleAirC
+				r.Air += 0.2 * x / r.Cfg.CabinetC
+				r.EnergyIn += x
+			}
 		}
 		c.T += rates[i]*h + e/capJ
 		c.Rate = rates[i] + e/h/capJ

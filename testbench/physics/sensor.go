@@ -88,6 +88,9 @@ type Channel struct {
 	Noise, Resolution, DriftPerDay float64
 	// Dropout is the probability a sample is absent.
 	Dropout float64
+	// Min and Max clip the reported value to the sensor's range when
+	// Max > Min (an NTC channel saturates near 150 °C).
+	Min, Max float64
 	// Faults are the scheduled failures.
 	Faults []Fault
 	last   float64
@@ -103,6 +106,9 @@ func (c *Channel) Read(t, v float64, rng *rand.Rand) (float64, bool) {
 	out := v + c.DriftPerDay*t/86400
 	if c.Noise > 0 {
 		out += rng.NormFloat64() * c.Noise
+	}
+	if c.Max > c.Min {
+		out = max(c.Min, min(c.Max, out))
 	}
 	if c.Resolution > 0 {
 		out = quantize(out, c.Resolution)

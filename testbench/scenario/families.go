@@ -41,7 +41,7 @@ func (s *Scenario) liRack() physics.Config {
 		cells = pick(s, 8, 12, 14, 16)
 	}
 	cfg := physics.Config{Chem: chem, Strings: strs, Modules: mods, Cells: cells,
-		CellG:   s.uniform(2, 6),
+		CellG:   s.uniform(0.5, 4),
 		ModuleG: s.uniform(0.15, 0.5),
 		AirG:    s.uniform(0.25, 0.5),
 	}
@@ -79,18 +79,21 @@ func (s *Scenario) build(cfg physics.Config, soc, dt float64, fast bool) error {
 	tau := s.uniform(60, 240)
 	air := s.uniform(0.1, 0.4)
 	in := newInstruments(s, r, perModule, tau, air, res, noise)
+	// runaway traces are short and sample at any rate; the long nuisance
+	// traces sample at 5-10 s (what most BMS gateways poll at), so a
+	// benchmark of rack-years stays within minutes
 	if fast {
 		in.sample = pick(s, 1.0, 2, 5, 5, 10)
 	} else {
-		in.sample = pick(s, 2.0, 5, 5, 10, 10)
+		in.sample = pick(s, 5.0, 10, 10)
 	}
-	in.volt = max(1, int(pick(s, 5.0, 10, 30)/in.sample))
+	in.volt = max(1, int(pick(s, 10.0, 30, 60)/in.sample))
 	if !cfg.Chem.LeadAcid && s.rng.Float64() < 0.3 {
-		in.cellV = max(1, int(pick(s, 30.0, 60, 120)/in.sample))
+		in.cellV = max(1, int(pick(s, 60.0, 120)/in.sample))
 	}
 	in.amb = max(1, int(pick(s, 10.0, 30, 60)/in.sample))
 	if s.rng.Float64() < 0.6 {
-		in.gasN = max(1, int(pick(s, 5.0, 10)/in.sample))
+		in.gasN = max(1, int(pick(s, 10.0, 30)/in.sample))
 	}
 	in.envDevice = pick(s, "env-1", "env-1", s.truth.Device)
 	in.gasDevice = pick(s, "gas-1", "env-1")
@@ -240,9 +243,9 @@ func buildAgedCell(s *Scenario, _ Options) error {
 	}
 	r := s.rack
 	c := &r.Cells[cell]
-	c.RFactor = s.param("r_factor", s.uniform(20, 50))
+	c.RFactor = s.param("r_factor", s.uniform(25, 50))
 	c.CapacityFactor = s.param("capacity_factor", s.uniform(0.5, 0.7))
-	cRate := s.param("discharge_c", s.uniform(1.0, 2.0))
+	cRate := s.param("discharge_c", s.uniform(1.2, 2.0))
 	nominal := r.Chem.OCVAt(0.5) * float64(r.Cfg.Modules*r.Cfg.Cells)
 	power := cRate * r.Chem.CapacityAh * nominal
 	st := s.subj / r.Cfg.Modules
@@ -401,7 +404,6 @@ func buildOutage(s *Scenario, opt Options) error {
 		return err
 	}
 	s.outages(1 + s.rng.IntN(3))
-	s.truth.ExpectKinds = []string{"power"}
 	return nil
 }
 

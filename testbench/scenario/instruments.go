@@ -87,7 +87,7 @@ func newInstruments(s *Scenario, r *physics.Rack, perModule int, tau, air, res, 
 				share := max(1, cfg.Cells/perModule)
 				pos := k*share + rng.IntN(max(1, share-1))
 				ms.th = append(ms.th, physics.NewThermistor(r, gm, pos, air*(0.7+0.6*rng.Float64()), tau*(0.7+0.6*rng.Float64())))
-				ms.tch = append(ms.tch, physics.Channel{Noise: noise, Resolution: res,
+				ms.tch = append(ms.tch, physics.Channel{Noise: noise, Resolution: res, Min: -40, Max: 150,
 					DriftPerDay: rng.NormFloat64() * 0.01})
 			}
 			ms.vch = physics.Channel{Noise: 0.003 * float64(cfg.Cells), Resolution: 0.01}

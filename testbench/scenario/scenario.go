@@ -293,3 +293,6 @@ func (t Truth) sortedParams() []string {
 	sort.Strings(k)
 	return k
 }
+
+// Planned returns the simulated length the scenario will run at most.
+func (s *Scenario) Planned() time.Duration { return dur(s.dur) }

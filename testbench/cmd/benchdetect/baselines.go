@@ -1,0 +1,102 @@
+package main
+
+import (
+	"math"
+	"strings"
+	"time"
+
+	"github.com/emberwatch/emberwatch/agent/detect"
+)
+
+// isBatteryTemp tells battery temperature points (module, cell, pack).
+func isBatteryTemp(p string) bool {
+	return strings.HasPrefix(p, "battery.") && strings.HasSuffix(p, "temperature")
+}
+
+// key names a point of a device.
+type key struct{ dev, point string }
+
+// overTemp is the plain BMS alarm: any battery temperature reading above
+// the limit raises, below clear it clears again.
+type overTemp struct {
+	limit, clear float64
+	on           map[key]bool
+}
+
+func newOverTemp(limit, clear float64) *overTemp {
+	return &overTemp{limit: limit, clear: clear, on: map[key]bool{}}
+}
+
+func (o *overTemp) observe(s detect.Sample, v *verdict) {
+	if math.IsNaN(s.Value) || !isBatteryTemp(s.Point) {
+		return
+	}
+	k := key{s.Device, s.Point}
+	switch {
+	case !o.on[k] && s.Value > o.limit:
+		o.on[k] = true
+		v.raise(s.Time)
+	case o.on[k] && s.Value < o.clear:
+		o.on[k] = false
+	}
+}
+
+// rateOfRise is the plain rate-of-rise alarm: a battery temperature that
+// rose by rate °C per minute or more over the last window, on two readings
+// in a row, raises; it clears when the rise falls below half that.
+type rateOfRise struct {
+	rate   float64
+	window time.Duration
+	hist   map[key]*ring
+}
+
+type ring struct {
+	t    []time.Time
+	v    []float64
+	on   bool
+	hits int
+}
+
+func newRateOfRise(rate float64, window time.Duration) *rateOfRise {
+	return &rateOfRise{rate: rate, window: window, hist: map[key]*ring{}}
+}
+
+func (o *rateOfRise) observe(s detect.Sample, v *verdict) {
+	if math.IsNaN(s.Value) || !isBatteryTemp(s.Point) {
+		return
+	}
+	k := key{s.Device, s.Point}
+	h := o.hist[k]
+	if h == nil {
+		h = &ring{}
+		o.hist[k] = h
+	}
+	h.t = append(h.t, s.Time)
+	h.v = append(h.v, s.Value)
+	// drop samples older than the window, keeping one at or beyond it
+	cut := 0
+	for cut+1 < len(h.t) && s.Time.Sub(h.t[cut+1]) >= o.window {
+		cut++
+	}
+	if cut > 0 {
+		h.t = append(h.t[:0], h.t[cut:]...)
+		h.v = append(h.v[:0], h.v[cut:]...)
+	}
+	span := s.Time.Sub(h.t[0])
+	if span < o.window*3/4 {
+		return
+	}
+	perMin := (s.Value - h.v[0]) / span.Minutes()
+	if perMin >= o.rate {
+		h.hits++
+	} else {
+		h.hits = 0
+	}
+	switch {
+	case !h.on && h.hits >= 2:
+		h.on = true
+		v.raise(s.Time)
+	case h.on && perMin < o.rate/2:
+		h.on = false
+	}
+}

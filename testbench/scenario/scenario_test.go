@@ -1,0 +1,195 @@
+package scenario
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emberwatch/emberwatch/agent/trace"
+	"github.com/emberwatch/emberwatch/drivers"
+)
+
+// runAll runs a scenario and returns its rows and truth.
+func runAll(t *testing.T, family string, seed uint64, opt Options) ([]trace.Row, Truth) {
+	t.Helper()
+	s, err := New(family, seed, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []trace.Row
+	tr, err := s.Run(context.Background(), func(r trace.Row) error { rows = append(rows, r); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows, tr
+}
+
+// Every family's trace is in time order, in contract point names, and
+// agrees with its ground truth.
+func TestGroundTruthConsistent(t *testing.T) {
+	voc := drivers.NewVocabulary()
+	for _, f := range Families() {
+		t.Run(f, func(t *testing.T) {
+			rows, tr := runAll(t, f, 2, Options{Duration: 8 * time.Hour})
+			if tr.Rows != len(rows) || len(rows) == 0 {
+				t.Fatalf("truth says %d rows, got %d", tr.Rows, len(rows))
+			}
+			last := rows[0].Time
+			temps := map[string]bool{}
+			for i, r := range rows {
+				if r.Time.Before(last) {
+					t.Fatalf("row %d at %v before %v", i, r.Time, last)
+				}
+				last = r.Time
+				if _, ok := voc.Lookup(r.Point); !ok {
+					t.Fatalf("row %d: %q is not a contract point", i, r.Point)
+				}
+				if strings.HasSuffix(r.Point, "module.1.temperature") || strings.Contains(r.Point, ".module.") && strings.HasSuffix(r.Point, ".temperature") {
+					temps[r.Point] = true
+				}
+			}
+			if r0 := rows[0].Time; r0.Before(tr.Start) || rows[len(rows)-1].Time.After(tr.End) {
+				t.Errorf("rows span %v..%v outside truth %v..%v", r0, rows[len(rows)-1].Time, tr.Start, tr.End)
+			}
+			if tr.Rack.Modules*tr.Rack.Strings > len(temps) {
+				t.Errorf("%d module temperature points for %d modules", len(temps), tr.Rack.Modules*tr.Rack.Strings)
+			}
+			switch tr.Class {
+			case Runaway:
+				if tr.FaultTime == nil {
+					t.Fatal("runaway without a fault time")
+				}
+				if tr.FirstVentTime == nil && tr.RunawayTime == nil {
+					t.Fatalf("runaway family neither vented nor ran away (peak %.0f °C)", tr.PeakCellTemp)
+				}
+				for name, x := range map[string]*time.Time{"onset": tr.OnsetTime, "vent": tr.FirstVentTime, "runaway": tr.RunawayTime} {
+					if x != nil && x.Before(*tr.FaultTime) {
+						t.Errorf("%s %v before the fault %v", name, x, tr.FaultTime)
+					}
+				}
+				if tr.FirstVentTime != nil && tr.RunawayTime != nil && tr.RunawayTime.Before(*tr.FirstVentTime) {
+					t.Errorf("runaway %v before the first venting %v", tr.RunawayTime, tr.FirstVentTime)
+				}
+				if !temps[tr.Subject+".temperature"] {
+					t.Errorf("subject %q has no temperature in the trace", tr.Subject)
+				}
+			case Nuisance:
+				if tr.FirstVentTime != nil || tr.RunawayTime != nil || tr.FaultTime != nil {
+					t.Errorf("nuisance with vent %v runaway %v fault %v", tr.FirstVentTime, tr.RunawayTime, tr.FaultTime)
+				}
+				if tr.PeakCellTemp > 60 {
+					t.Errorf("nuisance cell reached %.1f °C", tr.PeakCellTemp)
+				}
+				if len(tr.ForbidKinds) == 0 || tr.ForbidKinds[0] != "thermal_runaway" {
+					t.Errorf("forbid kinds %v", tr.ForbidKinds)
+				}
+			}
+		})
+	}
+}
+
+// Same family and seed: byte-identical trace; another seed: another rack.
+func TestDeterministic(t *testing.T) {
+	sum := func(seed uint64) [32]byte {
+		s, err := New("hvac_failure", seed, Options{Duration: 2 * time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if _, err := s.WriteTrace(context.Background(), trace.NewWriter(&b)); err != nil {
+			t.Fatal(err)
+		}
+		return sha256.Sum256(b.Bytes())
+	}
+	if a, b := sum(4), sum(4); a != b {
+		t.Error("same seed gave different traces")
+	}
+	if a, b := sum(4), sum(5); a == b {
+		t.Error("different seeds gave the same trace")
+	}
+}
+
+// The written trace reads back with the agent's reader.
+func TestTraceReadsBack(t *testing.T) {
+	s, err := New("sensor_faults", 3, Options{Duration: 3 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	tr, err := s.WriteTrace(context.Background(), trace.NewWriter(&b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := trace.NewReader(&b)
+	n, nan := 0, 0
+	for {
+		r, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if math.IsNaN(r.Value) {
+			nan++
+		}
+	}
+	if n != tr.Rows {
+		t.Errorf("read %d rows, truth says %d", n, tr.Rows)
+	}
+	t.Logf("%d rows, %d nan", n, nan)
+}
+
+func TestUnknownFamily(t *testing.T) {
+	if _, err := New("meteor_strike", 1, Options{}); err == nil {
+		t.Error("unknown family accepted")
+	}
+}
+
+// The families vary rack shapes and sampling.
+func TestVariety(t *testing.T) {
+	shapes := map[[3]int]bool{}
+	samples := map[float64]bool{}
+	chems := map[string]bool{}
+	for seed := uint64(1); seed <= 12; seed++ {
+		s, err := New("normal_float", seed, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ri := s.truth.Rack
+		shapes[[3]int{ri.Strings, ri.Modules, ri.Cells}] = true
+		samples[ri.SampleS] = true
+		chems[ri.Chemistry] = true
+	}
+	if len(shapes) < 8 || len(samples) < 2 || len(chems) < 2 {
+		t.Errorf("%d shapes, %d sampling periods, %d chemistries over 12 seeds", len(shapes), len(samples), len(chems))
+	}
+}
+
+func TestConvertQ30(t *testing.T) {
+	in := "\xef\xbb\xbf0,0.005051,4.1481,0.021008,23.118655,0.00011,22.789268\n" +
+		"1.001783,-11.942,3.7978,-45.351,23.145861,0.000107,22.771043\n" +
+		"2.003286,-11.955,3.7795,-45.182,23.15975,0.000104,22.806709\n"
+	var b bytes.Buffer
+	tr, err := ConvertQ30(strings.NewReader(in), trace.NewWriter(&b), Q30Options{Name: "fixture"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Rows != 15 || tr.Duration < 2 || tr.PeakSensorTemp < 23.15 {
+		t.Errorf("truth %+v", tr)
+	}
+	want := "2026-03-01T00:00:01.002Z,cell-1,battery.current,-11.942\n"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("trace lacks %q:\n%s", want, b.String())
+	}
+	if _, err := ConvertQ30(strings.NewReader("1,2,3\n"), trace.NewWriter(io.Discard), Q30Options{}); err == nil {
+		t.Error("short row accepted")
+	}
+}
