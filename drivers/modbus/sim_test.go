@@ -185,3 +185,33 @@ func TestSimulatorRTUThroughput(t *testing.T) {
 	compareSim(t, sim, got)
 	t.Logf("a poll of the rack BMS (%d points, %d requests) takes %v at 19200 baud", len(got), len(d.Plan()), time.Since(start).Round(time.Millisecond))
 }
+
+// BenchmarkPollSimulatorTCP500 polls the 500-register profile of
+// BenchmarkPlan500 from the simulator over Modbus TCP (simonvetter's
+// server on the loopback): time and allocations per poll.
+func BenchmarkPollSimulatorTCP500(b *testing.B) {
+	p := modbus.Profile500()
+	sim, err := modbussim.New(p, simValues(p), modbussim.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bus := modbussim.NewBus()
+	_ = bus.Add(1, sim)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := bus.ServeTCP(ctx, "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := modbus.NewTCPClient(a.String(), modbus.ClientOptions{})
+	defer c.Close()
+	d := modbus.NewDevice("bms-bench", 1, p, c, modbus.Options{})
+	b.ReportAllocs()
+	for b.Loop() {
+		got, err := d.Poll(ctx)
+		if err != nil || len(got) != len(p.Points) {
+			b.Fatalf("%d readings, %v", len(got), err)
+		}
+	}
+	b.ReportMetric(float64(len(d.Plan())), "requests/poll")
+}
