@@ -261,3 +261,25 @@ func unpack(table Table, b []byte, count uint16) ([]uint16, error) {
 	}
 	return words, nil
 }
+
+// WithTimeout returns a Reader that bounds each request of r by d. With a
+// *Client the bound counts from when the client has the bus, so time spent
+// waiting behind the other units of a shared line does not count against
+// it; any other Reader gets a context deadline of d.
+func WithTimeout(r Reader, d time.Duration) Reader {
+	return timeoutReader{r: r, d: d}
+}
+
+type timeoutReader struct {
+	r Reader
+	d time.Duration
+}
+
+func (t timeoutReader) ReadRegisters(ctx context.Context, unit byte, table Table, addr, count uint16) ([]uint16, error) {
+	if _, ok := t.r.(*Client); ok {
+		return t.r.ReadRegisters(withRequestTimeout(ctx, t.d), unit, table, addr, count)
+	}
+	ctx, cancel := context.WithTimeout(ctx, t.d)
+	defer cancel()
+	return t.r.ReadRegisters(ctx, unit, table, addr, count)
+}

@@ -167,6 +167,11 @@ func TestClientContext(t *testing.T) {
 	if !errors.Is(err, ErrTimeout) || time.Since(start) > time.Second {
 		t.Fatalf("read with a 40 ms request timeout: %v after %v", err, time.Since(start))
 	}
+	start = time.Now()
+	_, err = WithTimeout(c, 40*time.Millisecond).ReadRegisters(context.Background(), 1, Holding, 0, 1)
+	if !errors.Is(err, ErrTimeout) || time.Since(start) > time.Second {
+		t.Fatalf("read through WithTimeout(40 ms): %v after %v", err, time.Since(start))
+	}
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
