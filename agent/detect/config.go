@@ -28,6 +28,10 @@ type Config struct {
 	// StaleAfter is how old a sensor's last sample may be and still take
 	// part in the comparison with its neighbours. 3m.
 	StaleAfter time.Duration `yaml:"stale_after"`
+	// Settle is how long a sensor back from a gap, an open circuit or a
+	// module swap is watched before its rise counts: a thermistor takes
+	// minutes to reach the temperature of a new module. 10m.
+	Settle time.Duration `yaml:"settle"`
 	// CommsLost is how long a device may be silent before comms_lost (at
 	// least five of its usual sampling intervals). 60s.
 	CommsLost time.Duration `yaml:"comms_lost"`
@@ -96,11 +100,18 @@ type Config struct {
 	// LoadCurrent is the battery current magnitude (A) above which a
 	// string counts as under load (discharge or recharge). 2.
 	LoadCurrent float64 `yaml:"load_current"`
-	// FloatRatio and FloatMin: a float current that climbs to FloatRatio
-	// times its baseline and at least FloatMin amperes above it, while the
-	// string warms, is VRLA thermal runaway evidence (IEEE 1491). 3, 0.5.
+	// FloatRatio and FloatMin: a float current that reaches FloatRatio
+	// times its baseline after climbing at least FloatMin amperes (and half
+	// its baseline) over five hours with no load is VRLA thermal runaway
+	// evidence (IEEE 1491). 2, 0.2.
 	FloatRatio float64 `yaml:"float_ratio"`
 	FloatMin   float64 `yaml:"float_min"`
+	// StringWarm is how much (°C over five hours) the string's median
+	// temperature may rise above the room, with no load and the room
+	// steady within StringRoomSpan, before it counts as warming on its own
+	// (VRLA runaway, overcharge). 2 and 3.
+	StringWarm     float64 `yaml:"string_warm"`
+	StringRoomSpan float64 `yaml:"string_room_span"`
 
 	// SensorMin and SensorMax bound plausible temperatures. -30, 600 (a
 	// cell in runaway passes 500 °C).
@@ -109,6 +120,10 @@ type Config struct {
 	// SpikeJump is the temperature jump between two samples (°C) that is
 	// held until the next sample confirms it. 8.
 	SpikeJump float64 `yaml:"spike_jump"`
+	// StepJump is the smallest jump between two samples less than a minute
+	// apart that is taken as an offset step rather than heat: a
+	// thermistor between cells lags them by a minute or more. 2.
+	StepJump float64 `yaml:"step_jump"`
 	// StuckAfter is how long a value may stay identical while its
 	// neighbours move by StuckDelta before it is a stuck sensor. 15m, 1.5.
 	StuckAfter time.Duration `yaml:"stuck_after"`
@@ -129,6 +144,7 @@ func DefaultConfig() Config {
 		Clear:               10 * time.Minute,
 		StaleAfter:          3 * time.Minute,
 		CommsLost:           60 * time.Second,
+		Settle:              10 * time.Minute,
 		DriftPerHour:        1,
 		CommonModeGain:      0.5,
 		AmbientGain:         0.35,
@@ -154,11 +170,14 @@ func DefaultConfig() Config {
 		AmbientAdvisory:     35,
 		AmbientWarning:      40,
 		LoadCurrent:         2,
-		FloatRatio:          3,
-		FloatMin:            0.5,
+		FloatRatio:          2,
+		FloatMin:            0.2,
+		StringWarm:          2,
+		StringRoomSpan:      3,
 		SensorMin:           -30,
 		SensorMax:           600,
 		SpikeJump:           8,
+		StepJump:            2,
 		StuckAfter:          15 * time.Minute,
 		StuckDelta:          1.5,
 	}
@@ -169,7 +188,7 @@ func (c Config) withDefaults() Config {
 	d := DefaultConfig()
 	durs := []struct{ v, def *time.Duration }{
 		{&c.Tick, &d.Tick}, {&c.Smoothing, &d.Smoothing}, {&c.Confirm, &d.Confirm},
-		{&c.Clear, &d.Clear}, {&c.StaleAfter, &d.StaleAfter}, {&c.CommsLost, &d.CommsLost},
+		{&c.Clear, &d.Clear}, {&c.StaleAfter, &d.StaleAfter}, {&c.CommsLost, &d.CommsLost}, {&c.Settle, &d.Settle},
 		{&c.AccelWindow, &d.AccelWindow}, {&c.FastHold, &d.FastHold}, {&c.StuckAfter, &d.StuckAfter},
 	}
 	for _, p := range durs {
@@ -188,8 +207,9 @@ func (c Config) withDefaults() Config {
 		{&c.ImbalanceWarning, &d.ImbalanceWarning}, {&c.AmbientRiseAdvisory, &d.AmbientRiseAdvisory},
 		{&c.AmbientRiseWarning, &d.AmbientRiseWarning}, {&c.AmbientAdvisory, &d.AmbientAdvisory},
 		{&c.AmbientWarning, &d.AmbientWarning}, {&c.LoadCurrent, &d.LoadCurrent},
-		{&c.FloatRatio, &d.FloatRatio}, {&c.FloatMin, &d.FloatMin}, {&c.SensorMin, &d.SensorMin},
-		{&c.SensorMax, &d.SensorMax}, {&c.SpikeJump, &d.SpikeJump}, {&c.StuckDelta, &d.StuckDelta},
+		{&c.FloatRatio, &d.FloatRatio}, {&c.FloatMin, &d.FloatMin},
+		{&c.StringWarm, &d.StringWarm}, {&c.StringRoomSpan, &d.StringRoomSpan}, {&c.SensorMin, &d.SensorMin},
+		{&c.SensorMax, &d.SensorMax}, {&c.SpikeJump, &d.SpikeJump}, {&c.StepJump, &d.StepJump}, {&c.StuckDelta, &d.StuckDelta},
 	}
 	for _, p := range fls {
 		if *p.v == 0 {
@@ -223,7 +243,7 @@ func merged(m map[string]float64, k string, v float64) map[string]float64 {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	switch {
-	case c.Tick < 0 || c.Smoothing < 0 || c.Confirm < 0 || c.Clear < 0 || c.StaleAfter < 0 ||
+	case c.Tick < 0 || c.Smoothing < 0 || c.Confirm < 0 || c.Clear < 0 || c.StaleAfter < 0 || c.Settle < 0 ||
 		c.CommsLost < 0 || c.AccelWindow < 0 || c.FastHold < 0 || c.StuckAfter < 0:
 		return fmt.Errorf("detect: durations must not be negative")
 	case !(c.RiseAdvisory < c.RiseWarning && c.RiseWarning < c.RiseCritical):

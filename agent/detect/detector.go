@@ -30,6 +30,8 @@ type Detector struct {
 	now      int64 // latest trace time seen, ns
 	nextTick int64
 	lastMin  int64
+	lastTen  int64
+	newTen   bool
 	room     room
 
 	out     []Event
@@ -65,8 +67,11 @@ type device struct {
 	hasFloat      bool
 	floatBase     float64
 	floatClimb    bool
-	warm          float64
-	cm            history // per-minute median battery temperature minus room
+	warm          float64 // common-mode warming over five hours, °C
+	slotLoad      bool
+	tenI          history // ten-minute string current
+	tenE          history // ten-minute median battery temperature minus room
+	tenA          history // ten-minute room air
 }
 
 // group is the sensors compared with each other: the same point pattern.
@@ -274,6 +279,9 @@ func (d *Detector) tick(now int64) {
 	minute := now / int64(time.Minute)
 	newMin := minute != d.lastMin
 	d.lastMin = minute
+	ten := now / int64(10*time.Minute)
+	d.newTen = ten != d.lastTen
+	d.lastTen = ten
 	stale := int64(d.cfg.StaleAfter)
 	for _, s := range d.ambients {
 		if newMin {

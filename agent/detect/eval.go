@@ -260,7 +260,6 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	}
 	settled := !load || now-dev.loadSince >= 2*int64(cfg.AccelWindow)
 	recentLoad := load || (dev.lastDischarge != 0 && now-dev.lastDischarge < int64(15*time.Minute))
-	d.floatCurrent(dev, now, I, hasI, newMin)
 
 	// temperatures against their neighbours or the room
 	var cmv []float64
@@ -285,11 +284,11 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 			s := e.s
 			switch {
 			case len(sc) >= 2:
-				d.updateRise(s, medianWithout(sc, p), refNeighbours, dtH, dAmb, dAmbOK)
+				d.updateRise(s, now, medianWithout(sc, p), refNeighbours, dtH, dAmb, dAmbOK)
 			case r.ambOK:
-				d.updateRise(s, r.amb, refRoom, dtH, dAmb, dAmbOK)
+				d.updateRise(s, now, r.amb, refRoom, dtH, dAmb, dAmbOK)
 			default:
-				d.updateRise(s, 0, "", dtH, dAmb, dAmbOK)
+				d.updateRise(s, now, 0, "", dtH, dAmb, dAmbOK)
 			}
 			if newMin {
 				s.xmin.push(s.x, s.hasX)
@@ -298,20 +297,12 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		}
 		d.scratch = sc[:0]
 	}
-	if newMin {
-		cm, ok := 0.0, len(cmv) > 0 && r.ambOK
-		if ok {
-			slices.Sort(cmv)
-			cm = median(cmv) - r.amb
-		}
-		dev.cm.push(cm, ok)
-		dev.warm = 0
-		if c0, ok0 := dev.cm.at(0); ok0 {
-			if c30, ok30 := dev.cm.at(30); ok30 {
-				dev.warm = c0 - c30
-			}
-		}
+	cm, cmOK := 0.0, len(cmv) > 0 && r.ambOK
+	if cmOK {
+		slices.Sort(cmv)
+		cm = median(cmv) - r.amb
 	}
+	d.stringTrend(dev, now, I, hasI, load, cm, cmOK, r)
 
 	// voltages against their group
 	for _, g := range dev.groups {
@@ -322,64 +313,147 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		for _, s := range g.members {
 			if s.valid(now, stale) && s.level > 0 {
 				sc = append(sc, ranked{v: s.level, s: s})
+			} else {
+				s.hasDev = false
 			}
 		}
+		d.sortRanked(sc)
+		med := 0.0
 		if len(sc) >= 3 {
-			d.sortRanked(sc)
+			med = medianRanked(sc)
+		}
+		// a string switched off or a module disconnected is no comparison
+		k := 0
+		for _, e := range sc {
+			if med > 1 && e.v > 0.5*med && e.v < 1.5*med {
+				sc[k] = e
+				k++
+			} else {
+				e.s.hasDev = false
+			}
+		}
+		sc = sc[:k]
+		if len(sc) >= 3 {
 			for p, e := range sc {
-				d.updateDeviation(e.s, e.s.level/medianWithout(sc, p)-1, recentLoad)
+				d.updateDeviation(e.s, now, e.s.level/medianWithout(sc, p)-1, recentLoad)
 			}
 		}
 		d.scratch = sc[:0]
 	}
 
-	// the string as a whole: off-gas and float current
-	str := "battery"
-	if dev.current != nil {
-		str = dev.current.info.subject
+	// the string as a whole: float current, common-mode warming, off-gas.
+	// Its verdict goes to the module standing out most, or the string.
+	strLvl, strWhy := none, ""
+	switch {
+	case dev.floatClimb && dev.warm >= cfg.StringWarm:
+		strLvl, strWhy = warning, "float current climbing as the string warms"
+	case dev.floatClimb:
+		strLvl, strWhy = advisory, "float current climbing"
+	case dev.warm >= cfg.StringWarm:
+		strLvl, strWhy = advisory, "string warming with no load and a steady room"
 	}
-	strLvl := none
-	if dev.floatClimb {
-		strLvl = advisory
-		if dev.warm >= 1.5 {
-			strLvl = warning
-		}
+	switch {
+	case r.gas >= critical:
+		strLvl, strWhy = maxLevel(strLvl, warning), "off-gas"
+	case r.gas >= warning && strLvl == none:
+		strLvl, strWhy = advisory, "off-gas"
 	}
-	if r.gas >= warning {
-		strLvl = maxLevel(strLvl, advisory)
-	}
+	target := ""
 	if strLvl > none {
-		dev.unitFor(str)
+		target = "battery"
+		if dev.current != nil {
+			target = dev.current.info.subject
+		}
+		var best *sensor
+		for _, u := range dev.units {
+			for _, s := range u.temps {
+				if s.valid(now, stale) && s.hasX && s.refKind == refNeighbours && (best == nil || s.x > best.x) {
+					best = s
+				}
+			}
+		}
+		if best != nil && best.x >= 1 {
+			target = best.unit.subject
+		}
+		dev.unitFor(target)
 	}
 
 	for _, u := range dev.units {
-		d.judgeUnit(dev, u, now, r, recentLoad, strLvl, u.subject == str)
+		lvl, why := none, ""
+		if u.subject == target {
+			lvl, why = strLvl, strWhy
+		}
+		d.judgeUnit(dev, u, now, r, recentLoad, lvl, why)
+	}
+}
+
+// stringTrend follows, every ten minutes, the string's float current and
+// its common-mode temperature above the room, and notes a float current
+// climbing (VRLA thermal runaway, IEEE 1491) and a string warming with
+// no load and a steady room, over the last five hours.
+func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load bool, cm float64, cmOK bool, r room) {
+	cfg := &d.cfg
+	if load {
+		dev.slotLoad = true
+	}
+	if d.newTen {
+		dev.tenI.push(I, hasI && !dev.slotLoad)
+		dev.tenE.push(cm, cmOK && !dev.slotLoad)
+		dev.tenA.push(r.amb, r.ambOK)
+		dev.slotLoad = false
+	}
+	quiet := dev.lastDischarge == 0 || now-dev.lastDischarge > int64(2*time.Hour)
+	if hasI && quiet && !load && I >= 0 {
+		dt := float64(cfg.Tick) / 1e9
+		switch {
+		case !dev.hasFloat || I < dev.floatBase:
+			dev.floatBase, dev.hasFloat = I, true
+		default:
+			dev.floatBase = dev.floatBase + float64(dt/(24*3600+dt)*(I-dev.floatBase))
+		}
+	}
+	const n = 30 // five hours of ten-minute slots
+	dev.floatClimb, dev.warm = false, 0
+	if e, ok := dev.tenE.slope(n); ok {
+		if lo, hi, okA := dev.tenA.span(n); okA && hi-lo < cfg.StringRoomSpan {
+			dev.warm = float64(e * n)
+		}
+	}
+	if i, ok := dev.tenI.slope(n); ok && hasI && dev.hasFloat && quiet {
+		rise := float64(i * n)
+		dev.floatClimb = rise >= math.Max(cfg.FloatMin, 0.5*dev.floatBase) && I >= cfg.FloatRatio*dev.floatBase
 	}
 }
 
 // updateRise follows the difference x between s and its reference and
 // accumulates its unexplained rise (CUSUM).
-func (d *Detector) updateRise(s *sensor, ref float64, kind string, dtH, dAmb float64, dAmbOK bool) {
+func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dtH, dAmb float64, dAmbOK bool) {
 	cfg := &d.cfg
 	if kind == "" {
 		s.hasX, s.cusum, s.refKind = false, 0, ""
 		return
 	}
 	x := s.level - ref
+	if !s.hasX || s.broken {
+		// back from a gap, an open circuit or a swap: let the thermistor
+		// settle on its (maybe new) module before counting its rise
+		s.settleUntil = now + int64(cfg.Settle)
+	}
 	if s.refKind != kind {
 		s.cusum = 0
 		s.xmin = history{}
-	} else if s.hasX && !s.broken && kind == refNeighbours {
+	} else if s.hasX && !s.broken && kind == refNeighbours && now >= s.settleUntil {
 		allow := float64(cfg.DriftPerHour*dtH) + float64(cfg.CommonModeGain*abs(ref-s.prevRef))
 		if dAmbOK {
 			allow += float64(cfg.AmbientGain * abs(dAmb))
 		}
-		s.cusum = math.Min(100, math.Max(0, s.cusum+(x-s.prevX)-allow))
+		s.cusum = math.Min(100, math.Max(0, s.cusum+(x-s.prevX-s.step)-allow))
 	}
 	if kind == refRoom {
 		s.cusum = 0
 	}
 	s.prevX, s.prevRef, s.x, s.ref, s.refKind, s.hasX, s.broken = x, ref, x, ref, kind, true, false
+	s.step = 0
 }
 
 // accel judges self-heating from the per-minute history of x: a rate of
@@ -408,53 +482,31 @@ func (d *Detector) accel(s *sensor, settled bool) {
 
 // updateDeviation follows the relative deviation of a voltage from its
 // group's median, and its long-run offset.
-func (d *Detector) updateDeviation(s *sensor, dv float64, recentLoad bool) {
+func (d *Detector) updateDeviation(s *sensor, now int64, dv float64, recentLoad bool) {
 	if !s.hasDev {
 		s.hasDev, s.dev0, s.devNow = true, dv, dv
 		for i := range s.devHist {
 			s.devHist[i] = dv
 		}
+		s.settleUntil = now + int64(d.cfg.Settle)
 		return
 	}
 	copy(s.devHist[1:], s.devHist[:len(s.devHist)-1])
 	s.devHist[0] = s.devNow
 	s.devNow = dv
-	if !recentLoad {
+	if now < s.settleUntil {
+		s.dev0 = dv
+		for i := range s.devHist {
+			s.devHist[i] = dv
+		}
+	} else if !recentLoad {
 		dt := float64(d.cfg.Tick) / 1e9
 		s.dev0 = s.dev0 + float64(dt/(7200+dt)*(dv-s.dev0))
 	}
 }
 
-// floatCurrent follows the float current of a string and notes a climb.
-func (d *Detector) floatCurrent(dev *device, now int64, I float64, hasI, newMin bool) {
-	c := dev.current
-	if c == nil {
-		return
-	}
-	if newMin {
-		c.minute.push(I, hasI)
-	}
-	dev.floatClimb = false
-	quiet := dev.lastDischarge == 0 || now-dev.lastDischarge > int64(2*time.Hour)
-	if !hasI || !quiet || I < 0 {
-		return
-	}
-	if !dev.hasFloat || I < dev.floatBase {
-		dev.floatBase, dev.hasFloat = I, true
-	}
-	i15, ok15 := c.minute.at(15)
-	i30, ok30 := c.minute.at(30)
-	cfg := &d.cfg
-	dev.floatClimb = ok15 && ok30 && I >= cfg.FloatRatio*dev.floatBase && I-dev.floatBase >= cfg.FloatMin &&
-		I > 1.1*i15 && i15 > 1.1*i30 && I-i30 >= cfg.FloatMin
-	if !dev.floatClimb {
-		dt := float64(cfg.Tick) / 1e9
-		dev.floatBase = dev.floatBase + float64(dt/(6*3600+dt)*(I-dev.floatBase))
-	}
-}
-
 // judgeUnit fuses the evidence of one subject and steps its alerts.
-func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad bool, strLvl level, isStr bool) {
+func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad bool, strLvl level, strWhy string) {
 	cfg := &d.cfg
 	stale := int64(cfg.StaleAfter)
 	th := none
@@ -512,13 +564,8 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	} else if !recentLoad && drop <= -cfg.VoltageDrop {
 		th, why = advisory, "voltage drop"
 	}
-	if isStr && strLvl > th {
-		th = strLvl
-		if dev.floatClimb {
-			why = "float current climbing"
-		} else {
-			why = "off-gas"
-		}
+	if strLvl > th {
+		th, why = strLvl, strWhy
 	}
 	if u.runaway.lvl >= warning && th == none && (hot == nil || hot.last >= cfg.OverTempAdvisory) {
 		// a runaway alert is not cleared while its module is hot or unseen

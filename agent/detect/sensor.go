@@ -1,6 +1,9 @@
 package detect
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // histLen is the length of the per-minute history each sensor keeps.
 const histLen = 32
@@ -39,6 +42,45 @@ func (h *history) minOver(k int) (float64, bool) {
 		}
 	}
 	return m, found
+}
+
+// slope is the least-squares slope per slot over the newest k+1 slots,
+// all of which must be valid.
+func (h *history) slope(k int) (float64, bool) {
+	if k+1 > h.n || k < 2 {
+		return 0, false
+	}
+	var sx, sy, sxx, sxy float64
+	for i := 0; i <= k; i++ {
+		v, ok := h.at(i)
+		if !ok {
+			return 0, false
+		}
+		x := float64(-i)
+		sx += x
+		sy += v
+		sxx += float64(x * x)
+		sxy += float64(x * v)
+	}
+	m := float64(k + 1)
+	den := float64(m*sxx) - float64(sx*sx)
+	return (float64(m*sxy) - float64(sx*sy)) / den, true
+}
+
+// span is the lowest and highest valid value over the newest k+1 slots.
+func (h *history) span(k int) (lo, hi float64, ok bool) {
+	for i := 0; i <= k && i < h.n; i++ {
+		if v, vok := h.at(i); vok {
+			if !ok || v < lo {
+				lo = v
+			}
+			if !ok || v > hi {
+				hi = v
+			}
+			ok = true
+		}
+	}
+	return lo, hi, ok
 }
 
 // sentinel reports values devices send for "no sensor" or "not ready".
@@ -97,13 +139,19 @@ type sensor struct {
 	runN      int
 
 	// differential rise against the neighbours
-	hasX    bool
-	broken  bool
-	prevX   float64
-	prevRef float64
-	x, ref  float64
-	cusum   float64
-	refKind string
+	hasX        bool
+	broken      bool
+	prevX       float64
+	prevRef     float64
+	x, ref      float64
+	cusum       float64
+	step        float64 // offset steps since the last tick, not counted as rise
+	raw         [2]float64
+	nraw        int
+	med         float64
+	hasMed      bool
+	settleUntil int64
+	refKind     string
 
 	// voltage deviation from the group median
 	hasDev  bool
@@ -141,6 +189,7 @@ func (s *sensor) observe(d *Detector, t int64, v float64) bool {
 		}
 		s.broken = true
 		s.pending = false
+		s.nraw, s.hasMed = 0, false
 		return s.nanRun == 2
 	}
 	s.nanRun = 0
@@ -211,6 +260,35 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 			s.runN = 0
 		}
 	}
+	raw := v
+	if s.info.role == roleTemp || s.info.role == roleAmbient {
+		// median of the last three samples: one-sample noise spikes, too
+		// small for the jump filter, never reach the level
+		m := v
+		if s.nraw >= 2 {
+			m = median3(s.raw[0], s.raw[1], v)
+		}
+		s.raw[0], s.raw[1] = s.raw[1], v
+		if s.nraw < 2 {
+			s.nraw++
+		}
+		v = m
+	}
+	if s.info.role == roleTemp && s.hasMed && t > s.lastT && t-s.lastT <= int64(d.cfg.StaleAfter) {
+		// a thermistor lags its cells: a step of StepJump or more (plus
+		// 1 °C per minute between the samples) is an offset (a loose
+		// contact, a recalibrated or swapped sensor), not heat. It moves
+		// the level at once and is kept out of the rise.
+		gapMin := float64(t-s.lastT) / float64(time.Minute)
+		if j := v - s.med; abs(j) >= d.cfg.StepJump+gapMin && abs(j) <= d.cfg.SpikeJump && s.runN == 0 {
+			s.step += j
+			s.level += j
+			s.glitch(t, raw, "step")
+		}
+	}
+	if s.info.role == roleTemp {
+		s.med, s.hasMed = v, true
+	}
 	tau := float64(d.cfg.Smoothing) / 1e9
 	if s.info.role == roleVolt || s.info.role == roleCurrent {
 		tau /= 4
@@ -226,5 +304,18 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 		s.level = s.level + float64(a*(v-s.level))
 	}
 	s.hasLevel, s.levelT = true, t
-	s.hasLast, s.last, s.lastT = true, v, t
+	s.hasLast, s.last, s.lastT = true, raw, t
+}
+
+func median3(a, b, c float64) float64 {
+	if a > b {
+		a, b = b, a
+	}
+	if b > c {
+		b = c
+	}
+	if a > b {
+		return a
+	}
+	return b
 }

@@ -10,8 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/emberwatch/emberwatch/agent/config"
 	"github.com/emberwatch/emberwatch/agent/detect"
 	"github.com/emberwatch/emberwatch/agent/plot"
 	"github.com/emberwatch/emberwatch/agent/trace"
@@ -132,35 +131,20 @@ func writePlot(path, title string, rec *plot.Recorder) error {
 	return f.Close()
 }
 
-// loadDetectConfig reads the detect: section of a site config, strictly:
-// unknown keys under detect: are errors naming their line. Other top-level
-// keys belong to the rest of the site config and are not checked here.
+// loadDetectConfig reads a site config (agent/config) and decodes its
+// detect: section strictly over the detector's defaults.
 func loadDetectConfig(path string) (detect.Config, error) {
-	var doc struct {
-		Site    any            `yaml:"site"`
-		Gateway any            `yaml:"gateway"`
-		Detect  detect.Config  `yaml:"detect"`
-		Rest    map[string]any `yaml:",inline"`
-	}
-	doc.Detect = detect.DefaultConfig()
-	f, err := os.Open(path)
+	c, err := config.Load(path)
 	if err != nil {
 		return detect.Config{}, err
 	}
-	defer f.Close()
-	dec := yaml.NewDecoder(f)
-	dec.KnownFields(true)
-	if err := dec.Decode(&doc); err != nil && err != io.EOF {
+	dc := detect.DefaultConfig()
+	if err := c.DecodeDetect(&dc); err != nil {
+		return detect.Config{}, err
+	}
+	dc.Site, dc.Gateway = c.Site, c.Gateway
+	if err := dc.Validate(); err != nil {
 		return detect.Config{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if s, ok := doc.Site.(string); ok {
-		doc.Detect.Site = s
-	}
-	if g, ok := doc.Gateway.(string); ok {
-		doc.Detect.Gateway = g
-	}
-	if err := doc.Detect.Validate(); err != nil {
-		return detect.Config{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return doc.Detect, nil
+	return dc, nil
 }
