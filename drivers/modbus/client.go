@@ -53,8 +53,10 @@ type link interface {
 	// client prepares one request to unit, bounded by ctx and deadline,
 	// and returns the goburrow client to issue it with.
 	client(ctx context.Context, unit byte, deadline time.Time) gmodbus.Client
-	// reset drops the connection; the next request reconnects.
-	reset() error
+	// reset drops the connection after err (nil: on Close); the next
+	// request reconnects. A serial line is only drained after a timeout
+	// or a bad frame: there is nothing to reconnect.
+	reset(err error) error
 }
 
 // tcpLink is goburrow's Modbus TCP handler.
@@ -74,7 +76,7 @@ func (l *tcpLink) client(_ context.Context, unit byte, deadline time.Time) gmodb
 	return l.c
 }
 
-func (l *tcpLink) reset() error { return l.h.Close() }
+func (l *tcpLink) reset(error) error { return l.h.Close() }
 
 // rtuLink is goburrow's RTU packager over rtuTransporter.
 type rtuLink struct {
@@ -95,7 +97,7 @@ func (l *rtuLink) client(ctx context.Context, unit byte, deadline time.Time) gmo
 	return l.c
 }
 
-func (l *rtuLink) reset() error { return l.tr.reset() }
+func (l *rtuLink) reset(err error) error { return l.tr.reset(err) }
 
 func newClient(addr string, l link, opts ClientOptions) *Client {
 	if opts.Timeout <= 0 {
@@ -147,14 +149,15 @@ func NewRTUClient(cfg SerialConfig, opts ClientOptions) *Client {
 // String returns the client's address, e.g. tcp://10.0.0.5:502.
 func (c *Client) String() string { return c.addr }
 
-// Resets returns how many times the client has dropped its connection.
+// Resets returns how many times the client has dropped its connection
+// (on a serial line: drained it) after a failed request.
 func (c *Client) Resets() int64 { return c.resets.Load() }
 
 // Close drops the connection. A later request reconnects.
 func (c *Client) Close() error {
 	c.bus <- struct{}{}
 	defer func() { <-c.bus }()
-	return c.link.reset()
+	return c.link.reset(nil)
 }
 
 // timeoutKey carries a Device's per-request timeout to its Client.
@@ -232,7 +235,7 @@ func (c *Client) ReadRegisters(ctx context.Context, unit byte, table Table, addr
 	if isTimeout(err) && !errors.Is(err, ErrTimeout) {
 		err = fmt.Errorf("%w: %w", ErrTimeout, err)
 	}
-	if rerr := c.link.reset(); rerr != nil {
+	if rerr := c.link.reset(err); rerr != nil {
 		c.opts.Logger.Debug("modbus: closing connection", "bus", c.addr, "err", rerr)
 	}
 	c.resets.Add(1)

@@ -9,6 +9,9 @@ import (
 	"time"
 )
 
+// errFrame marks a reply that arrived but is not a valid answer.
+var errFrame = errors.New("bad frame")
+
 // RTU frame limits.
 const (
 	rtuMaxFrame       = 256
@@ -221,7 +224,7 @@ func (t *rtuTransporter) readFrame(req []byte) ([]byte, error) {
 					if err == nil {
 						err = fmt.Errorf("byte count %d does not answer the request", b[2])
 					}
-					return nil, err
+					return nil, fmt.Errorf("%w: %w", errFrame, err)
 				}
 				skipped++
 				if err := t.skip(b[:n], other); err != nil {
@@ -231,13 +234,13 @@ func (t *rtuTransporter) readFrame(req []byte) ([]byte, error) {
 				continue
 			}
 			if l > len(b) {
-				return nil, fmt.Errorf("reply of %d bytes is longer than an RTU frame", l)
+				return nil, fmt.Errorf("%w: reply of %d bytes is longer than an RTU frame", errFrame, l)
 			}
 			need, known = l, true
 		}
 	}
 	if err := checkRTUResponse(req, b[:n]); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errFrame, err)
 	}
 	return b[:n], nil
 }
@@ -277,7 +280,7 @@ func (t *rtuTransporter) skip(head []byte, l int) error {
 	var f [rtuMaxFrame]byte
 	n := copy(f[:], head)
 	if l > len(f) {
-		return fmt.Errorf("frame of %d bytes", l)
+		return fmt.Errorf("%w: frame of %d bytes", errFrame, l)
 	}
 	if _, err := io.ReadFull(t.conn, f[n:l]); err != nil {
 		if isTimeout(err) {
@@ -286,7 +289,7 @@ func (t *rtuTransporter) skip(head []byte, l int) error {
 		return err
 	}
 	if crc16(f[:l-2]) != binary.LittleEndian.Uint16(f[l-2:l]) {
-		return fmt.Errorf("stray frame % x with a bad CRC", f[:l])
+		return fmt.Errorf("%w: stray frame % x with a bad CRC", errFrame, f[:l])
 	}
 	return nil
 }
@@ -319,16 +322,21 @@ func (t *rtuTransporter) discard() {
 	_ = t.conn.SetReadDeadline(time.Time{})
 }
 
-// reset closes the connection; the next Send reopens it and, on a serial
-// line, drains what is left of a late reply first.
-func (t *rtuTransporter) reset() error {
+// reset prepares the next Send after err: on a serial line, after a
+// timeout or a bad frame, it only drains the line first; otherwise (a
+// socket, an I/O error, Close) it closes the connection, and the next Send
+// reopens it.
+func (t *rtuTransporter) reset(err error) error {
 	t.dirty = true
 	if t.conn == nil {
 		return nil
 	}
-	err := t.conn.Close()
+	if t.drain && err != nil && (isTimeout(err) || errors.Is(err, errFrame)) {
+		return nil
+	}
+	cerr := t.conn.Close()
 	t.conn = nil
-	return err
+	return cerr
 }
 
 // sleep waits for d or until ctx is done.
