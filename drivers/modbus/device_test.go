@@ -307,3 +307,37 @@ func BenchmarkPollTCP500(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(d.Plan())), "requests/poll")
 }
+
+func TestDeviceBits(t *testing.T) {
+	p, err := ParseProfile("pdu.yaml", []byte(`registers:
+  - point: outlet.{n}.status
+    register: coil
+    type: bit
+    enum: {0: "off", 1: "on"}
+    repeat: [{var: n, count: 3}]
+  - point: ups.status
+    register: discrete
+    address: 40
+    type: bit
+    enum: {0: OL, 1: OB}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestServer()
+	s.set(1, 0, 0) // the unit exists
+	s.setBit(1, 1, true)
+	s.setBit(1, 40, true)
+	d := NewDevice("pdu-1", 1, p, NewTCPClient(listenTCP(t, s), ClientOptions{}), Options{})
+	got, err := d.Poll(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s2 []string
+	for _, r := range got {
+		s2 = append(s2, r.Point+"="+r.Text)
+	}
+	if want := "[outlet.1.status=off outlet.2.status=on outlet.3.status=off ups.status=OB]"; fmt.Sprint(s2) != want {
+		t.Errorf("readings %v, want %s", s2, want)
+	}
+}
