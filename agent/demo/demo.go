@@ -28,15 +28,17 @@ const (
 const DefaultLength = 60 * time.Second
 
 // DetectorConfig is the detector's configuration in the demo: the
-// defaults, with the filter, confirmation and clearing times shortened so
-// that a fault developing over a minute is raised within that minute. A
-// site keeps the defaults, which trade that speed for fewer false alarms.
+// defaults, with the filter, settling, confirmation and clearing times
+// shortened so that a fault developing over a minute is raised within that
+// minute of a fresh start. A site keeps the defaults, which trade that
+// speed for fewer false alarms.
 func DetectorConfig() detect.Config {
 	return detect.Config{
 		Site:      Site,
 		Gateway:   Gateway,
 		Tick:      time.Second,
 		Smoothing: 5 * time.Second,
+		Settle:    2 * time.Second,
 		Confirm:   5 * time.Second,
 		Clear:     20 * time.Second,
 	}
@@ -63,12 +65,14 @@ type Options struct {
 	Scenario Scenario
 	// Seed makes the rack's noise reproducible.
 	Seed uint64
+	// Version is reported in the gateway's state message.
+	Version string
 	// NewPoller returns the agent's poller of the rack; when nil, a
 	// ModbusPoller: the rack served over Modbus TCP and read with the
 	// Modbus driver. It may start a simulator that stops with ctx.
 	NewPoller func(ctx context.Context, sim *Sim) (Poller, error)
 	// NewPublisher returns the agent's publisher to the broker at url;
-	// NewMQTTPublisher when nil.
+	// NewAgentPublisher when nil.
 	NewPublisher func(ctx context.Context, url, site, gateway string) (Publisher, error)
 }
 
@@ -109,7 +113,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if opts.NewPublisher == nil {
 		opts.NewPublisher = func(ctx context.Context, url, site, gw string) (Publisher, error) {
-			return NewMQTTPublisher(ctx, url, site, gw)
+			return NewAgentPublisher(ctx, url, site, gw, opts.Version, log)
 		}
 	}
 
@@ -239,7 +243,7 @@ func publish(ctx context.Context, log *slog.Logger, queue <-chan batch, pub Publ
 		for i := range b.rs {
 			b.rs[i].Time = at
 		}
-		if err := pub.Telemetry(ctx, b.device, b.rs); err != nil && ctx.Err() == nil {
+		if err := pub.Telemetry(ctx, b.device, at, b.rs); err != nil && ctx.Err() == nil {
 			log.Warn("demo: publish failed", "device", b.device, "err", err)
 		}
 		for _, ev := range observe(det, b.device, b.rs) {

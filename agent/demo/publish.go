@@ -4,110 +4,69 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
+	"log/slog"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
-	"github.com/emberwatch/emberwatch/agent/console"
 	"github.com/emberwatch/emberwatch/agent/detect"
+	"github.com/emberwatch/emberwatch/agent/mqtt"
 	"github.com/emberwatch/emberwatch/drivers"
 )
 
-// Publisher sends a gateway's telemetry to a broker on the CONTRACTS
-// section 5 topics.
+// Publisher sends a gateway's telemetry and alerts to a broker on the
+// CONTRACTS section 5 topics.
 type Publisher interface {
-	// Telemetry publishes one poll of one device.
-	Telemetry(ctx context.Context, device string, rs []drivers.Reading) error
+	// Telemetry publishes one poll of one device, sampled at t.
+	Telemetry(ctx context.Context, device string, t time.Time, rs []drivers.Reading) error
 	// Alert publishes an alert event and the alerts active after it.
 	Alert(ctx context.Context, ev detect.Event, active []detect.Event) error
-	// Close marks the gateway offline and disconnects.
+	// Close sends what is queued, marks the gateway offline and
+	// disconnects.
 	Close()
 }
 
-// MQTTPublisher is a minimal telemetry publisher over paho: the retained
-// state message with its will, and telemetry at QoS 0. It stands in for
-// the agent's publisher where that is not wired.
-type MQTTPublisher struct {
-	c    paho.Client
-	root string
+// AgentPublisher is the agent's own publisher (agent/mqtt): the retained
+// state message and its will, telemetry, alerts at QoS 1 and the retained
+// list of active alerts, through a queue that never blocks the caller.
+type AgentPublisher struct {
+	p *mqtt.Publisher
 }
 
-// NewMQTTPublisher connects to url as the gateway site/gateway and
-// publishes {"online":true}, retained, on its state topic; the will sets
-// {"online":false}.
-func NewMQTTPublisher(ctx context.Context, url, site, gateway string) (*MQTTPublisher, error) {
-	root := console.Root(site, gateway)
-	opts := paho.NewClientOptions().
-		AddBroker(url).
-		SetClientID("emberwatch-"+site+"-"+gateway).
-		SetAutoReconnect(true).
-		SetMaxReconnectInterval(2*time.Second).
-		SetConnectTimeout(5*time.Second).
-		SetBinaryWill(root+"/state", []byte(`{"online":false}`), 1, true)
-	c := paho.NewClient(opts)
-	if err := wait(ctx, c.Connect()); err != nil {
-		return nil, fmt.Errorf("demo: publisher connect to %s: %w", url, err)
-	}
-	p := &MQTTPublisher{c: c, root: root}
-	if err := wait(ctx, c.Publish(root+"/state", 1, true, `{"online":true}`)); err != nil {
-		c.Disconnect(0)
-		return nil, fmt.Errorf("demo: publish %s/state: %w", root, err)
-	}
-	return p, nil
-}
-
-// reading is one reading in a telemetry message.
-type reading struct {
-	Point string   `json:"point"`
-	Value *float64 `json:"value"`
-	Text  string   `json:"text,omitempty"`
-	Unit  string   `json:"unit,omitempty"`
-}
-
-// telemetry is the body of a telemetry message.
-type telemetry struct {
-	Device   string    `json:"device"`
-	Time     time.Time `json:"time"`
-	Readings []reading `json:"readings"`
-}
-
-// Telemetry publishes rs as {"device","time","readings":[{"point","value","unit"}]};
-// an invalid value is null.
-func (p *MQTTPublisher) Telemetry(ctx context.Context, device string, rs []drivers.Reading) error {
-	msg := telemetry{Device: device, Readings: make([]reading, 0, len(rs))}
-	for _, r := range rs {
-		if r.Time.After(msg.Time) {
-			msg.Time = r.Time.UTC()
-		}
-		out := reading{Point: r.Point, Text: r.Text, Unit: r.Unit}
-		if r.Text == "" && !math.IsNaN(r.Value) && !math.IsInf(r.Value, 0) {
-			v := r.Value
-			out.Value = &v
-		}
-		msg.Readings = append(msg.Readings, out)
-	}
-	body, err := json.Marshal(msg)
+// NewAgentPublisher connects the agent's publisher to the broker at url
+// as the gateway site/gateway. It connects in the background until ctx is
+// done.
+func NewAgentPublisher(ctx context.Context, url, site, gateway, version string, log *slog.Logger) (*AgentPublisher, error) {
+	p, err := mqtt.New(mqtt.Options{
+		Broker:       url,
+		Site:         site,
+		Gateway:      gateway,
+		Version:      version,
+		ReconnectMax: 2 * time.Second,
+		Logger:       log,
+	})
 	if err != nil {
-		return fmt.Errorf("demo: telemetry of %s: %w", device, err)
+		return nil, fmt.Errorf("demo: publisher: %w", err)
 	}
-	topic := p.root + "/telemetry/" + device
-	if err := wait(ctx, p.c.Publish(topic, 0, false, body)); err != nil {
-		return fmt.Errorf("demo: publish %s: %w", topic, err)
+	if err := p.Start(ctx); err != nil {
+		return nil, fmt.Errorf("demo: publisher: %w", err)
 	}
+	return &AgentPublisher{p: p}, nil
+}
+
+// Telemetry queues the poll; it never blocks.
+func (a *AgentPublisher) Telemetry(_ context.Context, device string, t time.Time, rs []drivers.Reading) error {
+	a.p.Publish(device, t, rs)
 	return nil
 }
 
-// Alert publishes ev on alert/<device> at QoS 1 and the active alerts,
-// retained, on alerts.
-func (p *MQTTPublisher) Alert(ctx context.Context, ev detect.Event, active []detect.Event) error {
+// Alert queues the event on alert/<device> and replaces the retained list
+// of active alerts.
+func (a *AgentPublisher) Alert(_ context.Context, ev detect.Event, active []detect.Event) error {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("demo: alert %s of %s: %w", ev.ID, ev.Device, err)
 	}
-	topic := p.root + "/alert/" + ev.Device
-	if err := wait(ctx, p.c.Publish(topic, 1, false, body)); err != nil {
-		return fmt.Errorf("demo: publish %s: %w", topic, err)
+	if err := a.p.PublishAlert(ev.Device, body); err != nil {
+		return fmt.Errorf("demo: alert %s of %s: %w", ev.ID, ev.Device, err)
 	}
 	if active == nil {
 		active = []detect.Event{}
@@ -116,24 +75,17 @@ func (p *MQTTPublisher) Alert(ctx context.Context, ev detect.Event, active []det
 	if err != nil {
 		return fmt.Errorf("demo: active alerts: %w", err)
 	}
-	if err := wait(ctx, p.c.Publish(p.root+"/alerts", 1, true, list)); err != nil {
-		return fmt.Errorf("demo: publish %s/alerts: %w", p.root, err)
-	}
+	a.p.SetActiveAlerts(list)
 	return nil
 }
 
-// Close publishes {"online":false} on the state topic and disconnects.
-func (p *MQTTPublisher) Close() {
-	p.c.Publish(p.root+"/state", 1, true, `{"online":false}`).WaitTimeout(time.Second)
-	p.c.Disconnect(250)
-}
+// Stats returns the publisher's counters.
+func (a *AgentPublisher) Stats() mqtt.Stats { return a.p.Stats() }
 
-// wait waits for a paho token or for ctx.
-func wait(ctx context.Context, tok paho.Token) error {
-	select {
-	case <-tok.Done():
-		return tok.Error()
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// Close sends what is queued (for at most two seconds), publishes
+// {"online":false} and disconnects.
+func (a *AgentPublisher) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = a.p.Close(ctx)
 }
