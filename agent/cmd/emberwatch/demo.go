@@ -49,6 +49,7 @@ func demoCmd(ctx context.Context, e *env, args []string) error {
 		Terminal: terminal,
 		Logger:   log,
 		Seed:     uint64(time.Now().UnixNano()),
+		Version:  version,
 	})
 	if err != nil {
 		return err
