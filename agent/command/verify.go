@@ -29,6 +29,11 @@ type VerifierOptions struct {
 	// MaxSkew is how far in the future an issue time may be (clocks
 	// differ); DefaultMaxSkew if zero.
 	MaxSkew time.Duration
+	// Accept, if set, is called after the signature and age checks and
+	// before the sequence is checked and recorded; an error from it
+	// rejects the command without consuming its sequence (a command meant
+	// for another group or site, an action the receiver does not do).
+	Accept func(Command) error
 	// StateFile keeps the highest sequence accepted per gateway across
 	// restarts; in memory only if empty.
 	StateFile string
@@ -94,6 +99,11 @@ func (v *Verifier) Verify(data []byte, now time.Time) (Command, error) {
 		return c, fmt.Errorf("command from %s seq %d: %w: issued %v ago, max %v", c.Gateway, c.Seq, ErrStale, age.Round(time.Millisecond), v.opts.MaxAge)
 	} else if -age > v.opts.MaxSkew {
 		return c, fmt.Errorf("command from %s seq %d: %w: issued %v ahead, max %v", c.Gateway, c.Seq, ErrFuture, (-age).Round(time.Millisecond), v.opts.MaxSkew)
+	}
+	if v.opts.Accept != nil {
+		if err := v.opts.Accept(c); err != nil {
+			return c, err
+		}
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
