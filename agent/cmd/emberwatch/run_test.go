@@ -72,7 +72,7 @@ func TestRunPublishesAndStops(t *testing.T) {
 	}
 	sim, err := modbussim.New(p, modbussim.Map{Values: map[string]float64{
 		"battery.voltage": 53.12, "battery.current": -12.5, "battery.charge": 87.25,
-		"battery.module.1.temperature": 24.6, "battery.module.2.temperature": 25.1, "battery.module.3.temperature": 31.7,
+		"battery.module.1.temperature": 24.6, "battery.module.2.temperature": 25.1, "battery.module.3.temperature": 81.7,
 	}}, modbussim.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +96,7 @@ mqtt: {broker: %q}
 profiles_dir: profiles
 devices:
   - {name: bms-1, driver: modbus, address: "tcp://%s", profile: test-bms, interval: 100ms, timeout: 100ms}
+detect: {tick: 1s}
 `, b.URL(), addr)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -143,6 +144,29 @@ devices:
 	}
 	if len(tm.Points) != len(sim.Values()) {
 		t.Errorf("telemetry has %d points, simulator %d", len(tm.Points), len(sim.Values()))
+	}
+
+	// A module at 81.7 °C is over temperature at once: the event goes out
+	// on the device's alert topic and into the retained active list.
+	deadline = time.Now().Add(10 * time.Second)
+	for last(top.Alert("bms-1")) == nil || last(top.Alerts()) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("no alert; agent log:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var ev struct {
+		Site, Gateway, Device, Subject, Kind, Level, State string
+	}
+	if err := json.Unmarshal(last(top.Alert("bms-1")), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Site != "dc1" || ev.Gateway != "gw-1" || ev.Device != "bms-1" || ev.Kind != "over_temperature" || ev.State != "raised" {
+		t.Errorf("alert %s", last(top.Alert("bms-1")))
+	}
+	var active []struct{ ID, Kind string }
+	if err := json.Unmarshal(last(top.Alerts()), &active); err != nil || len(active) == 0 {
+		t.Errorf("active alerts %s: %v", last(top.Alerts()), err)
 	}
 
 	stop()
