@@ -80,7 +80,7 @@ for t in arm:arm:armv7 aarch64:arm64:arm64; do
 
   # 3. probe the host's simulated BMS from the arm binary.
   if [ -n "$probe_url" ]; then
-    if "$q" "$bin" probe -profiles firmware-config/profiles "$probe_url" >"$tmp/probe-$suffix.out" 2>&1; then
+    if "$q" "$bin" probe "$probe_url" >"$tmp/probe-$suffix.out" 2>&1; then
       n=$(grep -c ' ' "$tmp/probe-$suffix.out" || true)
       say "$q $bin probe $probe_url: $n points; $(grep '^battery.module.1.temperature ' "$tmp/probe-$suffix.out" || echo 'no battery.module.1.temperature')"
       [ "$n" -ge 100 ] || bad "$bin probe read only $n points"
