@@ -29,9 +29,10 @@ type Profile struct {
 	// SysObjectID lists sysObjectID prefixes this profile serves, for
 	// automatic selection; the longest matching prefix wins.
 	SysObjectID []string `yaml:"sys_object_id"`
-	// DetectOID, when set, lets automatic selection choose this profile for
-	// an agent whose sysObjectID matches no profile but that answers this
-	// OID (for example the RFC 1628 upsIdentManufacturer).
+	// DetectOID, when set, is a subtree (for example the RFC 1628 upsObjects
+	// 1.3.6.1.2.1.33.1) that lets automatic selection choose this profile
+	// for an agent whose sysObjectID matches no profile, or tell apart
+	// profiles with the same prefix: the agent must hold an object below it.
 	DetectOID string `yaml:"detect_oid"`
 	// MaxOIDs caps the OIDs of one GET (default DefaultMaxOIDs).
 	MaxOIDs int `yaml:"max_oids"`
@@ -77,6 +78,8 @@ type Value struct {
 
 	// Line is the line of the entry in its profile file.
 	Line int `yaml:"-"`
+	// text is set for text points: without Enum the octet string is the text.
+	text bool
 }
 
 // Scalar is one scalar object (its OID ends in .0 as a rule).
@@ -451,9 +454,7 @@ func checkValue(v *Value, field string, table bool, voc *drivers.PointVocabulary
 		add(v.Line, field+".point", "%q is not a contract point", v.Point)
 		return
 	}
-	if spec.Kind == drivers.Text && len(v.Enum) == 0 {
-		add(v.Line, field+".enum", "text point %s needs an enum", v.Point)
-	}
+	v.text = spec.Kind == drivers.Text
 	if spec.Kind == drivers.Numeric && len(v.Enum) > 0 {
 		add(v.Line, field+".enum", "numeric point %s takes no enum", v.Point)
 	}

@@ -106,6 +106,17 @@ func decodeValue(v *Value, pdu gosnmp.SnmpPDU, x rowExtra) decoded {
 		}
 		return decoded{value: math.NaN(), text: t, ok: true}
 	}
+	if v.text {
+		b, ok := pdu.Value.([]byte)
+		if !ok || pdu.Type != gosnmp.OctetString {
+			return decoded{}
+		}
+		t := printable(b)
+		if t == "" {
+			return decoded{}
+		}
+		return decoded{value: math.NaN(), text: t, ok: true}
+	}
 	if !isNum {
 		// Null, or text where a number belongs: the device answered
 		// without a usable value.
@@ -136,4 +147,20 @@ func decodeValue(v *Value, pdu gosnmp.SnmpPDU, x rowExtra) decoded {
 		return decoded{value: math.NaN(), ok: true}
 	}
 	return decoded{value: f, ok: true}
+}
+
+// printable returns the text of an octet string, trimmed, with control
+// and non-UTF-8 bytes dropped, at most 128 bytes.
+func printable(b []byte) string {
+	if len(b) > 128 {
+		b = b[:128]
+	}
+	s := strings.ToValidUTF8(string(b), "")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	return strings.TrimSpace(s)
 }

@@ -1,0 +1,158 @@
+//go:build interop
+
+package snmp
+
+import (
+	"context"
+	"math"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/emberwatch/emberwatch/drivers"
+)
+
+// absent and nan are expectations beside numbers and texts.
+const (
+	absent = "<absent>"
+	nan    = "<nan>"
+)
+
+// recordingCases: for each real recording in ../shared/data/snmprec, the
+// profile that automatic selection must pick and values decoded from it.
+// The numbers are the recordings' raw values with the MIBs' scaling, as
+// listed in ../shared/data/SOURCES.md (e.g. upsHighPrecBatteryTemperature
+// 234 = 23.4 C, RFC 1628 upsBatteryVoltage 412 = 41.2 V).
+var recordingCases = []struct {
+	recording string
+	profile   string
+	want      map[string]any
+}{
+	{"apc_smt750x-nmc2", "apc-ups", map[string]any{
+		"battery.temperature": 23.4, "battery.voltage": 54.7, "battery.charge": 100.0,
+		"battery.runtime": 109762.0, "input.voltage": 119.1, "ups.status": "OL",
+		"ambient.1.temperature": 20.0, "ambient.1.humidity": nan, "ambient.2.temperature": absent,
+	}},
+	{"apc_smx750i", "apc-ups", map[string]any{
+		"battery.temperature": 31.0, "battery.voltage": 54.0, "battery.charge": 100.0,
+		"battery.runtime": 5709.0, "ambient.1.temperature": 23.0, "ambient.2.temperature": absent,
+	}},
+	{"apc_smtl1000-nmc3", "apc-ups", map[string]any{
+		"battery.temperature": 28.0, "battery.voltage": 40.8,
+		"ambient.1.temperature": 27.0, "ambient.2.temperature": 28.0,
+	}},
+	{"apc_surt3000xl", "apc-ups", map[string]any{
+		"battery.temperature": 21.0, "battery.voltage": 218.0, "battery.runtime": 19526.0,
+		"ambient.1.temperature": absent,
+	}},
+	{"apc_smart1500", "apc-ups", map[string]any{
+		"battery.temperature": 30.0, "battery.voltage": 27.0,
+		"ambient.1.temperature": 30.0, "ambient.2.temperature": 21.0,
+	}},
+	{"apc_emu", "apc-ems", map[string]any{
+		"ambient.1.temperature": 18.0, "ambient.2.temperature": 26.0, "ambient.3.temperature": 27.0,
+		"ambient.1.humidity": 30.0, "ambient.2.humidity": nan, "ambient.4.temperature": absent,
+	}},
+	{"apc_ap7900b", "apc-rpdu", map[string]any{
+		"input.phase.1.current": 2.7, "input.power": nan, "outlet.1.status": "on",
+	}},
+	{"apc_ap8853", "apc-rpdu", map[string]any{
+		"input.phase.1.current": 4.9, "input.phase.1.voltage": 242.0, "input.power": 1140.0,
+		"ambient.1.temperature": absent,
+	}},
+	{"apc_apdu9959eu3", "apc-rpdu", map[string]any{
+		"input.phase.1.current": 5.4, "input.phase.1.voltage": 228.0, "input.phase.1.power": 1160.0,
+		"ambient.1.temperature": absent,
+	}},
+	{"deltaups", "ups-mib", map[string]any{
+		"battery.temperature": 23.0, "battery.voltage": 41.2, "battery.charge": 100.0,
+	}},
+	{"deltaups_rfc1628string", "ups-mib", map[string]any{
+		"battery.temperature": 14.0, "battery.charge": 29.0,
+	}},
+	{"dell-ups_tower1000w", "ups-mib", map[string]any{
+		"battery.voltage": 38.0, "battery.charge": 98.0, "battery.temperature": nan,
+	}},
+	{"generex-ups_cs141", "ups-mib", map[string]any{
+		"battery.temperature": 25.0, "battery.voltage": 271.6, "battery.charge": 100.0,
+	}},
+	{"netvision-rfc", "ups-mib", map[string]any{
+		"battery.temperature": 27.0, "battery.voltage": 217.0, "battery.current": nan,
+	}},
+	{"huaweiups_ups2000", "ups-mib", map[string]any{
+		"battery.temperature": 21.0, "battery.voltage": 270.7, "battery.current": 0.4,
+	}},
+}
+
+func TestRecordings(t *testing.T) {
+	sim := startSnmpsim(t)
+	ps, err := DefaultProfiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range recordingCases {
+		t.Run(tc.recording, func(t *testing.T) {
+			c := sim.dial(t, tc.recording)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			p, id, err := ps.Resolve(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Name != tc.profile {
+				t.Fatalf("sysObjectID %s chose %s, want %s", id, p.Name, tc.profile)
+			}
+			d := NewDevice(tc.recording, p, c, Options{})
+			rs, err := d.Poll(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := byPoint(rs)
+			checkWant(t, got, tc.want)
+			st := d.Stats()
+			t.Logf("%s: %d readings, %d requests, %d packets, max %d OIDs a GET",
+				p.Name, len(rs), st.Requests, st.Packets, st.MaxOIDs)
+			if testing.Verbose() {
+				var names []string
+				for n := range got {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				for _, n := range names {
+					r := got[n]
+					t.Logf("  %s %v %s %s", n, r.Value, r.Text, r.Unit)
+				}
+			}
+		})
+	}
+}
+
+func checkWant(t *testing.T, got map[string]drivers.Reading, want map[string]any) {
+	t.Helper()
+	for point, w := range want {
+		r, ok := got[point]
+		switch w := w.(type) {
+		case float64:
+			if !ok {
+				t.Errorf("%s: missing, want %v", point, w)
+			} else if math.Abs(r.Value-w) > 1e-6 {
+				t.Errorf("%s = %v, want %v", point, r.Value, w)
+			}
+		case string:
+			switch w {
+			case absent:
+				if ok && r.Valid() {
+					t.Errorf("%s = %v %q, want no reading", point, r.Value, r.Text)
+				}
+			case nan:
+				if !ok || !math.IsNaN(r.Value) || r.Text != "" {
+					t.Errorf("%s = %+v (present %v), want NaN", point, r, ok)
+				}
+			default:
+				if !ok || r.Text != w {
+					t.Errorf("%s = %q, want %q", point, r.Text, w)
+				}
+			}
+		}
+	}
+}
