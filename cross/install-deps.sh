@@ -2,7 +2,10 @@
 # Installs the real peers the interop tests use, from Debian packages.
 # Idempotent: packages already present are not fetched again.
 set -euo pipefail
-pkgs=(mosquitto mosquitto-clients qemu-user-static snmpd snmp snmpsim nut-client nut-snmp)
+# Real peers of the interop tests, and what 'make check' itself needs: a C
+# toolchain for go test -race (cgo), systemd-analyze for the unit file test.
+pkgs=(mosquitto mosquitto-clients qemu-user-static snmpd snmp snmpsim nut-client nut-snmp
+  gcc libc6-dev systemd)
 need=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
