@@ -23,6 +23,7 @@ type Detector struct {
 	devs    map[string]*device
 	order   []*device
 	lastDev *device
+	lastS   *sensor
 
 	ambients []*sensor // every room air sensor, in order of first sight
 	gases    []*sensor // every off-gas sensor
@@ -36,6 +37,7 @@ type Detector struct {
 
 	out     []Event
 	scratch []ranked
+	fbuf    [3][]float64 // reusable buffers for medians
 }
 
 // device is the state of one device.
@@ -125,24 +127,25 @@ func (d *Detector) Observe(s Sample) []Event {
 		t = d.now
 	}
 	d.advanceTo(t)
-	dev := d.lastDev
-	if dev == nil || dev.name != s.Device {
-		dev = d.device(s.Device)
-		d.lastDev = dev
-	}
-	d.touch(dev, t)
 	// rows come in the same order every poll: try the sensor that
-	// followed the last one before looking the point up
+	// followed the last one before looking device and point up
 	var sn *sensor
-	if p := dev.lastS; p != nil && p.next != nil && p.next.point == s.Point {
-		sn = p.next
+	var dev *device
+	if p := d.lastS; p != nil && p.next != nil && p.next.point == s.Point && p.next.dev.name == s.Device {
+		sn, dev = p.next, p.next.dev
 	} else {
+		dev = d.lastDev
+		if dev == nil || dev.name != s.Device {
+			dev = d.device(s.Device)
+			d.lastDev = dev
+		}
 		sn = d.sensor(dev, s.Point)
 		if p != nil {
 			p.next = sn
 		}
 	}
-	dev.lastS = sn
+	d.lastS = sn
+	d.touch(dev, t)
 	if sn.observe(d, t, s.Value) {
 		d.judgeFault(sn, t)
 	}
@@ -306,7 +309,7 @@ func (d *Detector) roomOf(dev *device, now int64) room {
 		air = d.cfg.Air[dev.name]
 	}
 	sc := d.scratch[:0]
-	var rises []float64
+	rises := d.fbuf[0][:0]
 	for _, s := range d.ambients {
 		if air != nil && !slices.Contains(air, s.dev.name) {
 			continue
@@ -325,6 +328,7 @@ func (d *Detector) roomOf(dev *device, now int64) room {
 		slices.Sort(rises)
 		r.ambRise = median(rises)
 	}
+	d.fbuf[0] = rises[:0]
 	d.scratch = sc[:0]
 	for _, s := range d.gases {
 		if air != nil && !slices.Contains(air, s.dev.name) {

@@ -106,7 +106,8 @@ func (d *Detector) judgeFault(s *sensor, now int64) {
 func (d *Detector) judgeEnvironment(dev *device, now int64) {
 	cfg := &d.cfg
 	stale := int64(cfg.StaleAfter)
-	var lv, rs []float64
+	lv, rs := d.fbuf[1][:0], d.fbuf[2][:0]
+	defer func() { d.fbuf[1], d.fbuf[2] = lv[:0], rs[:0] }()
 	for _, s := range dev.list {
 		if s.info.role != roleAmbient || !s.valid(now, stale) {
 			continue
@@ -262,7 +263,8 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	recentLoad := load || (dev.lastDischarge != 0 && now-dev.lastDischarge < int64(15*time.Minute))
 
 	// temperatures against their neighbours or the room
-	var cmv []float64
+	cmv := d.fbuf[0][:0]
+	defer func() { d.fbuf[0] = cmv[:0] }()
 	for _, g := range dev.groups {
 		if g.role != roleTemp {
 			continue

@@ -47,13 +47,19 @@ type Reader struct {
 	// interned device and point names, so a long trace allocates each once.
 	names   map[string]string
 	lastDev string
+	// point names in order of first sight, the index of each, the point
+	// that followed each last time, and the last point read
+	pts    []string
+	ptIdx  map[string]int32
+	succ   []int32
+	lastPt int32
 }
 
 // NewReader returns a Reader of r.
 func NewReader(r io.Reader) *Reader {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	return &Reader{sc: sc, names: make(map[string]string)}
+	return &Reader{sc: sc, names: make(map[string]string), ptIdx: make(map[string]int32), lastPt: -1}
 }
 
 // Line returns the number of the line last read (1-based).
@@ -149,7 +155,32 @@ func (r *Reader) parse(b []byte) (Row, error) {
 		row.Device = r.intern(f[1])
 		r.lastDev = row.Device
 	}
-	row.Point = r.intern(f[2])
+	// points come in the same order every poll: try the one that followed
+	// the previous point last time before the map
+	if i := r.lastPt; i >= 0 && r.succ[i] >= 0 && r.pts[r.succ[i]] == string(f[2]) {
+		r.lastPt = r.succ[i]
+	} else {
+		j, ok := r.ptIdx[string(f[2])]
+		if !ok && len(r.pts) < 1<<16 {
+			j = int32(len(r.pts))
+			name := string(f[2])
+			r.pts = append(r.pts, name)
+			r.succ = append(r.succ, -1)
+			r.ptIdx[name] = j
+			ok = true
+		}
+		if !ok {
+			r.lastPt = -1
+			row.Point = string(f[2])
+			goto value
+		}
+		if i >= 0 {
+			r.succ[i] = j
+		}
+		r.lastPt = j
+	}
+	row.Point = r.pts[r.lastPt]
+value:
 	v := bytes.TrimSpace(f[3])
 	if len(v) == 3 && (v[0]|0x20) == 'n' && (v[1]|0x20) == 'a' && (v[2]|0x20) == 'n' {
 		row.Value = math.NaN()
