@@ -85,11 +85,14 @@ func (s *Scenario) build(cfg physics.Config, soc, dt float64, fast bool) error {
 	if fast {
 		in.sample = pick(s, 1.0, 2, 5, 5, 10)
 	} else {
-		in.sample = pick(s, 5.0, 10, 10)
+		in.sample = pick(s, 5.0, 10, 10, 10)
 	}
 	in.volt = max(1, int(pick(s, 10.0, 30, 60)/in.sample))
 	if !cfg.Chem.LeadAcid && s.rng.Float64() < 0.3 {
 		in.cellV = max(1, int(pick(s, 60.0, 120)/in.sample))
+		if !fast {
+			in.cellV = max(1, int(120/in.sample))
+		}
 	}
 	in.amb = max(1, int(pick(s, 10.0, 30, 60)/in.sample))
 	if s.rng.Float64() < 0.6 {

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emberwatch/emberwatch/agent/detect"
+)
+
+func TestBaselines(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	type pt struct {
+		s float64 // seconds
+		v float64
+	}
+	tests := []struct {
+		name         string
+		series       []pt
+		over, rise   int // alarms raised
+		firstRiseAtS float64
+	}{
+		{"steady", []pt{{0, 25}, {60, 25}, {120, 25.5}, {600, 25}}, 0, 0, -1},
+		{"one spike", []pt{{0, 25}, {300, 25}, {310, 85}, {320, 25}, {330, 25}}, 1, 0, -1},
+		{"open sensor", []pt{{0, 25}, {300, math.NaN()}, {310, 25}}, 0, 0, -1},
+		{"fast rise", func() []pt {
+			var p []pt
+			for s := 0.0; s <= 1200; s += 10 {
+				p = append(p, pt{s, 25 + max(0, s-300)/60*3}) // 3 °C/min from 300 s
+			}
+			return p
+		}(), 1, 1, 410},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := newOverTemp(60, 58)
+			r := newRateOfRise(1, 5*time.Minute)
+			var vo, vr verdict
+			for _, p := range tc.series {
+				s := detect.Sample{Time: t0.Add(time.Duration(p.s * float64(time.Second))), Device: "bms-1", Point: "battery.module.2.temperature", Value: p.v}
+				o.observe(s, &vo)
+				r.observe(s, &vr)
+				// other points are not battery temperatures
+				r.observe(detect.Sample{Time: s.Time, Device: "env-1", Point: "ambient.temperature", Value: p.v}, &vr)
+			}
+			if vo.raised != tc.over || vr.raised != tc.rise {
+				t.Errorf("60C raised %d, rate of rise raised %d; want %d, %d", vo.raised, vr.raised, tc.over, tc.rise)
+			}
+			if tc.firstRiseAtS >= 0 {
+				if got := vr.first.Sub(t0).Seconds(); got != tc.firstRiseAtS {
+					t.Errorf("rate of rise first at %vs, want %vs", got, tc.firstRiseAtS)
+				}
+			}
+		})
+	}
+}
+
+// A small run prints the table with every family.
+func TestRunSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates every family")
+	}
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"-seeds", "1", "-years", "0.003", "-q30=false"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	s := out.String()
+	for _, want := range []string{"hard_short", "vrla_float", "normal_float", "comms_loss", "all nuisances", "lead over the 60 C alarm"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("table lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"-seeds", "0"}, &out, &errb)
+	if _, ok := err.(usageError); !ok {
+		t.Errorf("-seeds 0: %v, want a usage error", err)
+	}
+}
