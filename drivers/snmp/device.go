@@ -45,7 +45,7 @@ type Device struct {
 
 	mu      sync.Mutex // guards maxOIDs and reps between Poll and Switch
 	maxOIDs int
-	reps    map[string]uint32 // per table
+	reps    uint32 // GETBULK max-repetitions that works
 
 	requests, errs, polls atomic.Uint64
 }
@@ -54,7 +54,7 @@ type Device struct {
 // profile p through c. The Device borrows c: the caller closes it.
 func NewDevice(name string, p *Profile, c Conn, opts Options) *Device {
 	d := &Device{name: name, p: p, c: c, log: opts.Logger, now: opts.Now, voc: drivers.NewVocabulary(),
-		maxOIDs: p.MaxOIDs, reps: map[string]uint32{}}
+		maxOIDs: p.MaxOIDs, reps: DefaultMaxRepetitions}
 	if d.maxOIDs <= 0 {
 		d.maxOIDs = DefaultMaxOIDs
 	}
@@ -146,19 +146,24 @@ func (d *Device) Poll(ctx context.Context) ([]drivers.Reading, error) {
 			emit(s.Point, &s.Value, pdu, rowExtra{})
 		}
 	}
+	data, err := d.walkAll(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return out, err
+		}
+		errs = append(errs, err)
+		d.log.Warn("snmp tables not read whole", "device", d.name, "agent", d.c.String(), "err", err)
+	}
+	read := 0
+	for _, m := range data {
+		read += len(m)
+	}
+	if len(d.p.Tables) > 0 && (read > 0 || err == nil) {
+		answered = true
+	}
 	for ti := range d.p.Tables {
 		tb := &d.p.Tables[ti]
-		rows, err := d.walkTable(ctx, tb)
-		if err != nil {
-			if ctx.Err() != nil {
-				return out, err
-			}
-			errs = append(errs, err)
-			d.log.Warn("snmp table not read", "device", d.name, "agent", d.c.String(), "table", tb.Name, "err", err)
-		}
-		if len(rows) > 0 || err == nil {
-			answered = true
-		}
+		rows := tableRows(tb, data)
 		for _, row := range rows {
 			for ci := range tb.Columns {
 				c := &tb.Columns[ci]
@@ -290,29 +295,40 @@ type row struct {
 	vals   map[string]gosnmp.SnmpPDU // column OID -> varbind
 }
 
-// walkTable reads the columns a table needs, by GETBULK (GETNEXT on v1),
-// several columns a request, and returns its rows in index order.
-func (d *Device) walkTable(ctx context.Context, tb *Table) ([]row, error) {
-	cols := tableColumns(tb)
-	reps, ok := d.reps[tb.Name]
-	if !ok {
-		reps = DefaultMaxRepetitions
+// walkAll reads every column of every table side by side, by GETBULK
+// (GETNEXT on v1). After an error or a corrupt answer it walks again with
+// max-repetitions 1, and keeps that for later polls. What was read before
+// a failure is returned with the error.
+func (d *Device) walkAll(ctx context.Context) (map[string]map[string]gosnmp.SnmpPDU, error) {
+	if len(d.p.Tables) == 0 {
+		return nil, nil
 	}
-	data, err := d.walkColumns(ctx, cols, tb.MaxRows, &reps)
-	if err != nil && reps > FallbackRepetitions {
-		d.log.Debug("snmp walk failed: max-repetitions 1", "device", d.name, "table", tb.Name, "err", err)
-		reps = FallbackRepetitions
-		data, err = d.walkColumns(ctx, cols, tb.MaxRows, &reps)
+	maxRows := map[string]int{}
+	var cols []string
+	for ti := range d.p.Tables {
+		for _, c := range tableColumns(&d.p.Tables[ti]) {
+			if _, ok := maxRows[c]; !ok {
+				cols = append(cols, c)
+			}
+			maxRows[c] = max(maxRows[c], d.p.Tables[ti].MaxRows)
+		}
 	}
-	d.reps[tb.Name] = reps
-	if err != nil {
-		return nil, fmt.Errorf("table %s: %w", tb.Name, err)
+	data, err := d.walkColumns(ctx, cols, maxRows, d.reps)
+	if err != nil && ctx.Err() == nil && d.reps > FallbackRepetitions {
+		d.log.Debug("snmp walk failed: max-repetitions 1", "device", d.name, "err", err)
+		d.reps = FallbackRepetitions
+		data, err = d.walkColumns(ctx, cols, maxRows, d.reps)
 	}
-	// Gather rows by instance suffix.
+	return data, err
+}
+
+// tableRows gathers a table's rows from the walked columns, keeps those
+// Where selects, numbers them, and returns them in instance order.
+func tableRows(tb *Table, data map[string]map[string]gosnmp.SnmpPDU) []row {
 	bySuffix := map[string]*row{}
 	var rows []*row
-	for col, inst := range data {
-		for sfx, pdu := range inst {
+	for _, col := range tableColumns(tb) {
+		for sfx, pdu := range data[col] {
 			r := bySuffix[sfx]
 			if r == nil {
 				r = &row{suffix: parseOID(sfx), vals: map[string]gosnmp.SnmpPDU{}}
@@ -350,7 +366,7 @@ func (d *Device) walkTable(ctx context.Context, tb *Table) ([]row, error) {
 		}
 		out = append(out, *r)
 	}
-	return out, nil
+	return out
 }
 
 // tableColumns lists the distinct columns a table reads.
@@ -379,10 +395,11 @@ func tableColumns(tb *Table) []string {
 // errCorrupt marks an answer that does not walk forward.
 var errCorrupt = errors.New("corrupt table answer (OIDs not increasing)")
 
-// walkColumns walks the columns side by side. It returns, per column, the
-// varbinds by instance suffix. *reps is the max-repetitions in use; a
-// corrupt answer lowers it to 1 and the walk goes on from where it was.
-func (d *Device) walkColumns(ctx context.Context, cols []string, maxRows int, reps *uint32) (map[string]map[string]gosnmp.SnmpPDU, error) {
+// walkColumns walks the columns side by side, at most maxOIDs columns a
+// request. It returns, per column, the varbinds by instance suffix. A
+// corrupt answer at reps > 1 is an error (the caller walks again at 1); at
+// 1 it ends the column.
+func (d *Device) walkColumns(ctx context.Context, cols []string, maxRows map[string]int, reps uint32) (map[string]map[string]gosnmp.SnmpPDU, error) {
 	type colState struct {
 		base, cur string
 		baseP     []uint32
@@ -397,11 +414,15 @@ func (d *Device) walkColumns(ctx context.Context, cols []string, maxRows int, re
 		data[c] = map[string]gosnmp.SnmpPDU{}
 	}
 	v1 := d.c.Version() == gosnmp.Version1
-	for guard := 0; guard < 4*maxRows+8; guard++ {
+	total := 0
+	for _, n := range maxRows {
+		total += n
+	}
+	for guard := 0; guard < total+8; guard++ {
 		var active []*colState
 		var req []string
 		for _, s := range st {
-			if !s.done {
+			if !s.done && len(active) < d.maxOIDs {
 				active = append(active, s)
 				req = append(req, s.cur)
 			}
@@ -415,7 +436,7 @@ func (d *Device) walkColumns(ctx context.Context, cols []string, maxRows int, re
 		if v1 {
 			pkt, err = d.c.GetNext(ctx, req)
 		} else {
-			pkt, err = d.c.GetBulk(ctx, req, *reps)
+			pkt, err = d.c.GetBulk(ctx, req, reps)
 		}
 		if err != nil {
 			d.errs.Add(1)
@@ -438,7 +459,10 @@ func (d *Device) walkColumns(ctx context.Context, cols []string, maxRows int, re
 			return data, fmt.Errorf("GETBULK %s: %v", req[0], pkt.Error)
 		}
 		if len(pkt.Variables) == 0 {
-			return data, nil
+			for _, s := range active {
+				s.done = true
+			}
+			continue
 		}
 		corrupt := false
 		for i, v := range pkt.Variables {
@@ -464,13 +488,13 @@ func (d *Device) walkColumns(ctx context.Context, cols []string, maxRows int, re
 			s.last, s.cur = p, name
 			data[s.base][name[len(s.base)+1:]] = v
 			s.rows++
-			if s.rows >= maxRows {
+			if s.rows >= maxRows[s.base] {
 				s.done = true
 			}
 		}
 		if corrupt {
 			d.errs.Add(1)
-			if *reps > FallbackRepetitions {
+			if reps > FallbackRepetitions {
 				return data, errCorrupt
 			}
 		}
