@@ -58,7 +58,7 @@ func replayCmd(ctx context.Context, e *env, args []string) error {
 	}
 	var rec *plot.Recorder
 	if *plotPath != "" {
-		rec = plot.NewRecorder(0)
+		rec = plot.NewRecorder(800)
 	}
 	out := bufio.NewWriterSize(e.stdout, 64*1024)
 	n, err := replay(ctx, in, out, cfg, rec)
