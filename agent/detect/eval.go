@@ -11,6 +11,7 @@ import (
 const (
 	refNeighbours = "neighbours"
 	refRoom       = "room"
+	refNone       = "none" // no neighbours, no room: the temperature itself
 )
 
 // tickDevice evaluates one device at trace time now.
@@ -290,7 +291,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 			case r.ambOK:
 				d.updateRise(s, now, r.amb, refRoom, dtH, dAmb, dAmbOK)
 			default:
-				d.updateRise(s, now, 0, "", dtH, dAmb, dAmbOK)
+				d.updateRise(s, now, 0, refNone, dtH, dAmb, dAmbOK)
 			}
 			if newMin {
 				s.xmin.push(s.x, s.hasX)
@@ -431,10 +432,6 @@ func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load boo
 // accumulates its unexplained rise (CUSUM).
 func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dtH, dAmb float64, dAmbOK bool) {
 	cfg := &d.cfg
-	if kind == "" {
-		s.hasX, s.cusum, s.refKind = false, 0, ""
-		return
-	}
 	x := s.level - ref
 	if !s.hasX || s.broken {
 		// back from a gap, an open circuit or a swap: let the thermistor
@@ -451,7 +448,7 @@ func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dt
 		}
 		s.cusum = math.Min(100, math.Max(0, s.cusum+(x-s.prevX-s.step)-allow))
 	}
-	if kind == refRoom {
+	if kind != refNeighbours {
 		s.cusum = 0
 	}
 	s.prevX, s.prevRef, s.x, s.ref, s.refKind, s.hasX, s.broken = x, ref, x, ref, kind, true, false
@@ -515,7 +512,16 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	why := ""
 	var best, hot *sensor
 	for _, s := range u.temps {
-		if !s.valid(now, stale) || !s.hasX {
+		if !s.valid(now, stale) {
+			continue
+		}
+		if hot == nil || s.last > hot.last {
+			hot = s
+		}
+		if !s.hasX {
+			if s.last >= cfg.RunawayTemp && s.rate > 0.5 && th < critical {
+				th, why, best = critical, "self-heating", s
+			}
 			continue
 		}
 		l, w := none, ""
@@ -537,9 +543,6 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 		}
 		if best == nil || l > th || (l == th && s.cusum > best.cusum) {
 			th, why, best = l, w, s
-		}
-		if hot == nil || s.last > hot.last {
-			hot = s
 		}
 	}
 	sag, drop := 0.0, 0.0
