@@ -52,7 +52,8 @@ type Options struct {
 	Speed float64
 	// Duration is the wall time of the run; default DefaultLength/Speed.
 	Duration time.Duration
-	// Forever runs until ctx is done, repeating the scenario.
+	// Forever runs until ctx is done; the scenario goes on past its end
+	// (the isolated module cooling).
 	Forever bool
 	// Out receives the console view; io.Discard if nil.
 	Out io.Writer

@@ -102,7 +102,7 @@ func TestFaultWatts(t *testing.T) {
 		{30 * time.Second, 6300, 6400},   // 3000 e^0.75
 		{85 * time.Second, 12000, 12000}, // capped
 		{90 * time.Second, 0, 0},         // isolated
-		{185 * time.Second, 3000, 3000},  // the next cycle
+		{185 * time.Second, 0, 0},        // no repeat
 	}
 	for _, tt := range tests {
 		if got := sc.FaultWatts(tt.at); got < tt.min || got > tt.max {

@@ -7,8 +7,8 @@ import (
 
 // Scenario is the script the simulated rack follows: an internal fault in
 // one module that starts small, grows as a developing runaway does, and is
-// isolated later, after which the module cools. With Forever the script
-// repeats every Period.
+// isolated later, after which the module cools, slowly, as a module in a
+// closed cabinet does.
 //
 // The zero value means DefaultScenario's values field by field.
 type Scenario struct {
@@ -20,7 +20,7 @@ type Scenario struct {
 	Start time.Duration
 	// Isolate is when the fault is cut off and the module starts cooling.
 	Isolate time.Duration
-	// Period is the length of one cycle of the script.
+	// Period, when positive, repeats the fault every Period.
 	Period time.Duration
 	// Watts is the fault's heat at Start.
 	Watts float64
@@ -36,14 +36,13 @@ type Scenario struct {
 
 // DefaultScenario is the demo's script: eight modules of sixteen cells
 // discharging at 25 A, module 5 heating from 5 s, about 10 °C above its
-// neighbours at 60 s, isolated at 90 s.
+// neighbours at 60 s, isolated at 90 s. It does not repeat.
 var DefaultScenario = Scenario{
 	Modules:   8,
 	Cells:     16,
 	HotModule: 5,
 	Start:     5 * time.Second,
 	Isolate:   90 * time.Second,
-	Period:    180 * time.Second,
 	Watts:     3000,
 	Growth:    0.03,
 	MaxWatts:  12000,
@@ -74,7 +73,6 @@ func (s Scenario) withDefaults() Scenario {
 	setI(&s.HotModule, d.HotModule)
 	setD(&s.Start, d.Start)
 	setD(&s.Isolate, d.Isolate)
-	setD(&s.Period, d.Period)
 	setF(&s.Watts, d.Watts)
 	setF(&s.Growth, d.Growth)
 	setF(&s.MaxWatts, d.MaxWatts)

@@ -17,7 +17,7 @@ import (
 func demoCmd(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "demo", "[--speed N] [--forever] [--duration D] [-v]")
 	speed := fs.Float64("speed", 1, "run the scenario `N` times faster than real time (the agent polls every scenario second)")
-	forever := fs.Bool("forever", false, "run until interrupted, repeating the scenario")
+	forever := fs.Bool("forever", false, "run until interrupted (after 90 s of scenario the faulty module is isolated and cools)")
 	duration := fs.Duration("duration", 0, "wall time of the run (default 60s divided by --speed)")
 	verbose := fs.Bool("v", false, "log the components' messages to stderr")
 	if err := parseFlags(fs, args); err != nil {
