@@ -64,6 +64,21 @@ var recordingCases = []struct {
 		"input.phase.1.current": 5.4, "input.phase.1.voltage": 228.0, "input.phase.1.power": 1160.0,
 		"ambient.1.temperature": absent,
 	}},
+	{"eatonups", "eaton-xups", map[string]any{
+		"battery.runtime": 8620.0, "battery.voltage": 78.0, "battery.charge": 100.0, "battery.status": "resting",
+		"ambient.temperature": 29.0, "ambient.1.temperature": 21.0, "ambient.1.humidity": 26.0,
+	}},
+	{"eatonupsm2_9px+empg2", "eaton-xups", map[string]any{
+		"battery.runtime": 26311.0, "battery.voltage": 53.1, "battery.charge": 100.0,
+		"ambient.1.temperature": 27.0, "ambient.1.humidity": 24.0, "battery.temperature": absent,
+	}},
+	{"eaton-mgeups_9pxle", "eaton-mge", map[string]any{
+		"battery.runtime": 1132.0, "battery.voltage": 55.0, "battery.charge": 91.0, "battery.temperature": nan,
+	}},
+	{"eatonpdu_2", "eaton-epdu", map[string]any{
+		"input.phase.1.voltage": 118.45, "input.phase.1.current": 14.108, "input.power": 1589.0,
+		"outlet.1.current": 0.79, "outlet.2.current": 2.202, "outlet.5.current": 0.0,
+	}},
 	{"deltaups", "ups-mib", map[string]any{
 		"battery.temperature": 23.0, "battery.voltage": 41.2, "battery.charge": 100.0,
 	}},
