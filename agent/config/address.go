@@ -13,8 +13,8 @@ import (
 //	tcp://10.0.0.5:502                       Modbus TCP (port 502 by default)
 //	rtu:///dev/ttyUSB0?baud=19200&parity=E   Modbus RTU on a serial line
 //	rtutcp://10.0.0.6:4001                   RTU framing over TCP (a serial device server)
-//	snmp://public@10.0.0.9:161               SNMP (not supported yet)
-//	i2c:///dev/i2c-1?addr=0x48               I2C (not supported yet)
+//	snmp://public@10.0.0.9:161?version=2c    SNMP (the query is the driver's)
+//	i2c:///dev/i2c-1?addr=0x48&sensor=tmp102 I2C (the query is the driver's)
 type Address struct {
 	// Scheme is tcp, rtu, rtutcp, snmp or i2c.
 	Scheme string

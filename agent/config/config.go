@@ -88,15 +88,16 @@ type TLS struct {
 type Device struct {
 	// Name identifies the device in topics, traces and alerts.
 	Name string `yaml:"name"`
-	// Driver is the protocol driver: modbus (snmp and i2c are recognised
-	// but not supported yet).
+	// Driver is the protocol driver: modbus, snmp or i2c.
 	Driver string `yaml:"driver"`
 	// Address is where the device is, as a URL (see ParseAddress).
 	Address string `yaml:"address"`
-	// Unit is the Modbus unit (slave) id; default 1.
+	// Unit is the Modbus unit (slave) id; default 1. Modbus only.
 	Unit int `yaml:"unit"`
-	// Profile names the register map (the name: of a profile file), or
-	// sunspec for a device that describes itself.
+	// Profile names the device's profile (the name: of a profile file of
+	// its driver). Modbus: required; sunspec for a device that describes
+	// itself. SNMP: empty or auto to choose by sysObjectID. I2C: the
+	// sensors of a profile, or empty when the address names one sensor.
 	Profile string `yaml:"profile"`
 	// Interval is the poll period; default 5s.
 	Interval Duration `yaml:"interval"`

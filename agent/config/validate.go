@@ -179,6 +179,9 @@ func (c *Config) validateDevice(i int, names map[string]int, bad func(path, form
 			}
 		}
 	}
+	if dv.Driver != "modbus" && dv.Driver != "" && c.isSet(p("unit")) {
+		bad(p("unit"), "only for driver modbus")
+	}
 	if dv.Driver == "modbus" && dv.Profile == "" {
 		bad(p("profile"), "required for driver modbus (a profile name, or sunspec)")
 	}

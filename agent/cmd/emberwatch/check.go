@@ -13,7 +13,9 @@ import (
 
 	"github.com/emberwatch/emberwatch/agent/config"
 	"github.com/emberwatch/emberwatch/agent/detect"
+	"github.com/emberwatch/emberwatch/drivers/i2c"
 	"github.com/emberwatch/emberwatch/drivers/modbus"
+	"github.com/emberwatch/emberwatch/drivers/snmp"
 	firmwareconfig "github.com/emberwatch/emberwatch/firmware-config"
 )
 
@@ -41,21 +43,35 @@ func checkCmd(_ context.Context, e *env, args []string) error {
 		return usagef("%s: %d %s", *file, len(errs), noun)
 	}
 	fmt.Fprintf(e.stdout, "%s: ok: site %s, gateway %s, %d devices, %d profiles\n",
-		*file, cfg.Site, cfg.Gateway, len(cfg.Devices), len(profiles))
+		*file, cfg.Site, cfg.Gateway, len(cfg.Devices), profiles.used())
 	return nil
 }
 
+// siteProfiles holds the profiles a site's devices reference, by driver
+// and name, and every valid SNMP profile for automatic selection.
+type siteProfiles struct {
+	modbus   map[string]*modbus.Profile
+	snmp     map[string]*snmp.Profile
+	i2c      map[string]*i2c.Profile
+	snmpAll  *snmp.Profiles
+	snmpSeen bool
+}
+
+func (p *siteProfiles) used() int { return len(p.modbus) + len(p.snmp) + len(p.i2c) }
+
 // checkSite loads the site file and the profiles its devices reference. It
-// returns the config, the profiles by name, and every problem found in
-// file and line order; the config may be partial when there are problems.
-func checkSite(file string) (*config.Config, map[string]*modbus.Profile, []*config.FieldError) {
+// returns the config, the profiles, and every problem found: the site
+// file's in line order, then the profiles'. The config may be partial when
+// there are problems.
+func checkSite(file string) (*config.Config, *siteProfiles, []*config.FieldError) {
 	cfg, err := config.Load(file)
 	var errs config.Errors
 	if err != nil && !errors.As(err, &errs) {
 		errs = config.Errors{{File: file, Msg: err.Error()}}
 	}
+	used := &siteProfiles{modbus: map[string]*modbus.Profile{}, snmp: map[string]*snmp.Profile{}, i2c: map[string]*i2c.Profile{}}
 	if cfg == nil {
-		return nil, nil, errs
+		return nil, used, errs
 	}
 	if _, err := detectConfig(cfg); err != nil {
 		var des config.Errors
@@ -65,69 +81,138 @@ func checkSite(file string) (*config.Config, map[string]*modbus.Profile, []*conf
 			errs = append(errs, cfg.Errorf("detect", "%v", err))
 		}
 	}
-	errs.Sort()
+
 	var profErrs config.Errors
-	used := map[string]*modbus.Profile{}
-	var set *profileSet
-	var setErr error
-	opened := false
+	sets := map[string]*profileSet{}
 	reported := map[string]bool{}
+	lookup := func(driver, field, name string) (any, bool) {
+		set, ok := sets[driver]
+		if !ok {
+			var err error
+			set, err = openProfiles(cfg, driver)
+			if err != nil {
+				errs = append(errs, cfg.Errorf(field, "%v", err))
+				return nil, false
+			}
+			sets[driver] = set
+		}
+		ent, ok := set.byName[name]
+		if !ok {
+			errs = append(errs, cfg.Errorf(field, "%s profile %q not found in %s (have: %s)", driver, name, set.where, strings.Join(set.names(), ", ")))
+			return nil, false
+		}
+		if ent.profile != nil {
+			return ent.profile, true
+		}
+		if !reported[ent.file] {
+			reported[ent.file] = true
+			errs = append(errs, cfg.Errorf(field, "profile %q (%s) has errors", name, ent.file))
+			profErrs = append(profErrs, ent.errs...)
+		}
+		return nil, false
+	}
 	for i, d := range cfg.Devices {
 		field := fmt.Sprintf("devices[%d]", i)
 		switch d.Driver {
-		case "snmp", "i2c":
-			errs = append(errs, cfg.Errorf(field+".driver", "driver %s is not supported yet", d.Driver))
-			continue
 		case "modbus":
-		default:
-			continue
+			if d.Profile == "" || d.Profile == sunspecProfile {
+				continue
+			}
+			if p, ok := lookup("modbus", field+".profile", d.Profile); ok {
+				used.modbus[d.Profile] = p.(*modbus.Profile)
+			}
+		case "snmp":
+			_, urlProfile, err := snmp.ParseURL(d.Address)
+			if err != nil {
+				errs = append(errs, cfg.Errorf(field+".address", "%v", err))
+				continue
+			}
+			name := snmpProfileName(d, urlProfile)
+			if name == "" {
+				used.snmpSeen = true
+				if _, err := loadSNMPAll(cfg, sets); err != nil {
+					errs = append(errs, cfg.Errorf(field+".profile", "%v", err))
+				}
+				continue
+			}
+			if p, ok := lookup("snmp", field+".profile", name); ok {
+				used.snmp[name] = p.(*snmp.Profile)
+			}
+		case "i2c":
+			_, spec, err := i2c.ParseURL(d.Address)
+			if err != nil {
+				errs = append(errs, cfg.Errorf(field+".address", "%v", err))
+				continue
+			}
+			switch {
+			case spec != nil && d.Profile != "":
+				errs = append(errs, cfg.Errorf(field+".profile", "the address names a sensor: give the sensor or a profile, not both"))
+			case spec == nil && d.Profile == "":
+				errs = append(errs, cfg.Errorf(field+".profile", "required when the address names no sensor (e.g. i2c:///dev/i2c-1?addr=0x48&sensor=tmp102)"))
+			case d.Profile != "":
+				if p, ok := lookup("i2c", field+".profile", d.Profile); ok {
+					used.i2c[d.Profile] = p.(*i2c.Profile)
+				}
+			}
 		}
-		if d.Profile == "" || d.Profile == sunspecProfile {
-			continue
-		}
-		if !opened {
-			set, setErr = openProfiles(cfg)
-			opened = true
-		}
-		if setErr != nil {
-			errs = append(errs, cfg.Errorf("profiles_dir", "%v", setErr))
-			break
-		}
-		ent, ok := set.byName[d.Profile]
-		if !ok {
-			errs = append(errs, cfg.Errorf(field+".profile", "profile %q not found in %s (have: %s)", d.Profile, set.where, strings.Join(set.names(), ", ")))
-			continue
-		}
-		if ent.profile != nil {
-			used[d.Profile] = ent.profile
-			continue
-		}
-		if reported[ent.file] {
-			continue
-		}
-		reported[ent.file] = true
-		errs = append(errs, cfg.Errorf(field+".profile", "profile %q (%s) has errors", d.Profile, ent.file))
-		profErrs = append(profErrs, ent.errs...)
+	}
+	if used.snmpSeen {
+		used.snmpAll, _ = loadSNMPAll(cfg, sets)
 	}
 	errs.Sort()
 	profErrs.Sort()
 	return cfg, used, append(errs, profErrs...)
 }
 
+// snmpProfileName is the SNMP profile a device names (its profile, or the
+// address's ?profile=), or "" for automatic choice from sysObjectID.
+func snmpProfileName(d config.Device, urlProfile string) string {
+	name := d.Profile
+	if name == "" {
+		name = urlProfile
+	}
+	if name == "auto" {
+		name = ""
+	}
+	return name
+}
+
+// loadSNMPAll returns every valid SNMP profile of the site's profiles, for
+// choosing by sysObjectID.
+func loadSNMPAll(cfg *config.Config, sets map[string]*profileSet) (*snmp.Profiles, error) {
+	set, ok := sets["snmp"]
+	if !ok {
+		var err error
+		if set, err = openProfiles(cfg, "snmp"); err != nil {
+			return nil, err
+		}
+		sets["snmp"] = set
+	}
+	var list []*snmp.Profile
+	for _, n := range set.names() {
+		if p, ok := set.byName[n].profile.(*snmp.Profile); ok && p != nil {
+			list = append(list, p)
+		}
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("no valid SNMP profile in %s to choose from", set.where)
+	}
+	return snmp.NewProfiles(list...), nil
+}
+
 // sunspecProfile is the profile name of devices that describe themselves.
 const sunspecProfile = "sunspec"
 
-// profileSet is the Modbus profiles of a folder, by name.
+// profileSet is one driver's profiles in a folder, by name.
 type profileSet struct {
 	where  string
-	fsys   fs.FS
 	byName map[string]*profileEntry
 }
 
 // profileEntry is one profile file: parsed, or the problems found in it.
 type profileEntry struct {
 	file    string
-	profile *modbus.Profile
+	profile any // *modbus.Profile, *snmp.Profile or *i2c.Profile; nil when broken
 	errs    []*config.FieldError
 }
 
@@ -140,25 +225,45 @@ func (s *profileSet) names() []string {
 	return ns
 }
 
-// openProfiles indexes the Modbus profiles of the config's profiles_dir
-// (profiles/modbus/*.yaml, or modbus/*.yaml, or *.yaml directly), or of the
-// profiles built into the binary when it is empty.
-func openProfiles(cfg *config.Config) (*profileSet, error) {
+// loadProfileFile parses one profile file of a driver and returns its name.
+func loadProfileFile(driver string, fsys fs.FS, file string) (name string, p any, err error) {
+	switch driver {
+	case "modbus":
+		mp, err := modbus.LoadProfile(fsys, file)
+		if err != nil {
+			return "", nil, err
+		}
+		return mp.Name, mp, nil
+	case "snmp":
+		sp, err := snmp.LoadProfile(fsys, file)
+		if err != nil {
+			return "", nil, err
+		}
+		return sp.Name, sp, nil
+	case "i2c":
+		ip, err := i2c.LoadProfile(fsys, file)
+		if err != nil {
+			return "", nil, err
+		}
+		return ip.Name, ip, nil
+	}
+	return "", nil, fmt.Errorf("no profiles for driver %s", driver)
+}
+
+// openProfiles indexes a driver's profiles in the config's profiles_dir
+// (profiles/<driver>/*.yaml, or <driver>/*.yaml, or *.yaml directly), or
+// in the profiles built into the binary when it is empty.
+func openProfiles(cfg *config.Config, driver string) (*profileSet, error) {
 	var fsys fs.FS
 	var where string
 	if cfg.ProfilesDir != "" {
 		where = cfg.Resolve(cfg.ProfilesDir)
 		fsys = os.DirFS(where)
 	} else {
-		var err error
-		fsys, err = builtinProfiles()
-		if err != nil {
-			return nil, err
-		}
-		where = "the built-in profiles"
+		fsys, where = firmwareconfig.Profiles(), "the built-in profiles"
 	}
 	dir := "."
-	for _, d := range []string{"profiles/modbus", "modbus"} {
+	for _, d := range []string{"profiles/" + driver, driver} {
 		if st, err := fs.Stat(fsys, d); err == nil && st.IsDir() {
 			dir = d
 			break
@@ -168,28 +273,27 @@ func openProfiles(cfg *config.Config) (*profileSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", where, err)
 	}
-	set := &profileSet{where: where, fsys: fsys, byName: map[string]*profileEntry{}}
+	set := &profileSet{where: where, byName: map[string]*profileEntry{}}
 	for _, de := range ents {
 		ext := path.Ext(de.Name())
 		if de.IsDir() || (ext != ".yaml" && ext != ".yml") {
 			continue
 		}
-		name := path.Join(dir, de.Name())
-		shown := name
+		file := path.Join(dir, de.Name())
+		shown := file
 		if cfg.ProfilesDir != "" {
-			shown = filepath.Join(cfg.ProfilesDir, filepath.FromSlash(name))
+			shown = filepath.Join(cfg.ProfilesDir, filepath.FromSlash(file))
 			if !filepath.IsAbs(cfg.ProfilesDir) {
 				shown = cfg.Resolve(shown)
 			}
 		}
 		ent := &profileEntry{file: shown}
 		key := strings.TrimSuffix(de.Name(), ext)
-		p, err := modbus.LoadProfile(fsys, name)
+		name, p, err := loadProfileFile(driver, fsys, file)
 		if err != nil {
 			ent.errs = profileErrors(err, shown)
 		} else {
-			ent.profile = p
-			key = p.Name
+			ent.profile, key = p, name
 		}
 		if prev, dup := set.byName[key]; dup {
 			ent.errs = append(ent.errs, &config.FieldError{File: shown, Field: "name",
@@ -213,19 +317,23 @@ func profileErrors(err error, shown string) []*config.FieldError {
 			}
 			return
 		}
-		var pe *modbus.ProfileError
-		if errors.As(err, &pe) {
-			out = append(out, &config.FieldError{File: shown, Line: pe.Line, Field: pe.Field, Msg: pe.Msg})
-			return
+		var me *modbus.ProfileError
+		var se *snmp.ProfileError
+		var ie *i2c.ProfileError
+		switch {
+		case errors.As(err, &me):
+			out = append(out, &config.FieldError{File: shown, Line: me.Line, Field: me.Field, Msg: me.Msg})
+		case errors.As(err, &se):
+			out = append(out, &config.FieldError{File: shown, Line: se.Line, Field: se.Field, Msg: se.Msg})
+		case errors.As(err, &ie):
+			out = append(out, &config.FieldError{File: shown, Line: ie.Line, Field: ie.Field, Msg: ie.Msg})
+		default:
+			out = append(out, &config.FieldError{File: shown, Msg: err.Error()})
 		}
-		out = append(out, &config.FieldError{File: shown, Msg: err.Error()})
 	}
 	walk(err)
 	return out
 }
-
-// builtinProfiles returns the profiles embedded in the binary.
-func builtinProfiles() (fs.FS, error) { return firmwareconfig.Profiles(), nil }
 
 // detectConfig decodes the site's detect: section over the detector's
 // defaults and validates it.

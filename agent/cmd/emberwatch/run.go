@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -16,8 +17,10 @@ import (
 	"github.com/emberwatch/emberwatch/agent/mqtt"
 	"github.com/emberwatch/emberwatch/agent/poll"
 	"github.com/emberwatch/emberwatch/drivers"
+	"github.com/emberwatch/emberwatch/drivers/i2c"
 	"github.com/emberwatch/emberwatch/drivers/modbus"
 	"github.com/emberwatch/emberwatch/drivers/modbus/sunspec"
+	"github.com/emberwatch/emberwatch/drivers/snmp"
 )
 
 const runSynopsis = `-c FILE [-log-level LEVEL] [-log-format text|json]
@@ -64,12 +67,12 @@ func runCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	buses := modbus.NewBuses(modbus.ClientOptions{Logger: log})
-	defer buses.Close()
+	tr := newTransports(log)
+	defer tr.Close()
 	stage := newAlertStage(detect.New(dc), pub, log)
 	sched := poll.New(stage, poll.Options{Logger: log})
 	for _, d := range cfg.Devices {
-		dev, err := openDevice(d, buses, profiles, log)
+		dev, err := openDevice(d, tr, profiles, log)
 		if err != nil {
 			return fmt.Errorf("device %s: %w", d.Name, err)
 		}
@@ -142,36 +145,114 @@ func newPublisher(cfg *config.Config, e *env, log *slog.Logger) (*mqtt.Publisher
 	return mqtt.New(o)
 }
 
+// transports are the buses and sockets the agent opens for its devices;
+// the devices borrow them, and the agent closes them at exit.
+type transports struct {
+	modbus *modbus.Buses
+	i2c    *i2c.HostBuses
+	snmp   []*snmp.Client
+}
+
+func newTransports(log *slog.Logger) *transports {
+	return &transports{modbus: modbus.NewBuses(modbus.ClientOptions{Logger: log}), i2c: &i2c.HostBuses{}}
+}
+
+// Close closes every transport.
+func (t *transports) Close() error {
+	errs := []error{t.modbus.Close(), t.i2c.Close()}
+	for _, c := range t.snmp {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
 // openDevice returns the poller of one device of the site file: a Modbus
 // device on its bus (shared with the other units of an RTU line), read
-// through its profile or by SunSpec discovery.
-func openDevice(d config.Device, buses *modbus.Buses, profiles map[string]*modbus.Profile, log *slog.Logger) (poll.Device, error) {
-	if d.Driver != "modbus" {
-		return nil, fmt.Errorf("driver %s is not supported yet", d.Driver)
+// through its profile or by SunSpec discovery; an SNMP agent read through
+// its profile (or one chosen from its sysObjectID); or I2C sensors.
+func openDevice(d config.Device, tr *transports, profiles *siteProfiles, log *slog.Logger) (poll.Device, error) {
+	dlog := log.With("device", d.Name)
+	retries := *d.Retries
+	if retries == 0 {
+		retries = -1 // the drivers' "none"
 	}
-	client, _, err := buses.Dial(d.Address)
-	if err != nil {
-		return nil, err
-	}
-	if d.Profile == sunspecProfile {
-		models, err := sunspec.DefaultModels()
+	switch d.Driver {
+	case "modbus":
+		client, _, err := tr.modbus.Dial(d.Address)
 		if err != nil {
 			return nil, err
 		}
-		r := timeoutReader{r: client, timeout: d.Timeout.D()}
-		return sunspec.New(r, models, &sunspec.Opts{Unit: byte(d.Unit)}), nil
+		if d.Profile == sunspecProfile {
+			models, err := sunspec.DefaultModels()
+			if err != nil {
+				return nil, err
+			}
+			r := timeoutReader{r: client, timeout: d.Timeout.D()}
+			return sunspec.New(r, models, &sunspec.Opts{Unit: byte(d.Unit)}), nil
+		}
+		p, ok := profiles.modbus[d.Profile]
+		if !ok {
+			return nil, fmt.Errorf("modbus profile %q not loaded", d.Profile)
+		}
+		return modbus.NewDevice(d.Name, byte(d.Unit), p, client, modbus.Options{
+			Timeout: d.Timeout.D(), Retries: retries, Logger: dlog,
+		}), nil
+	case "snmp":
+		scfg, urlProfile, err := snmp.ParseURL(d.Address)
+		if err != nil {
+			return nil, err
+		}
+		scfg.Timeout, scfg.Retries, scfg.Logger = d.Timeout.D(), retries, dlog
+		c, err := snmp.Dial(scfg)
+		if err != nil {
+			return nil, err
+		}
+		tr.snmp = append(tr.snmp, c)
+		if name := snmpProfileName(d, urlProfile); name != "" {
+			p, ok := profiles.snmp[name]
+			if !ok {
+				return nil, fmt.Errorf("snmp profile %q not loaded", name)
+			}
+			return snmp.NewDevice(d.Name, p, c, snmp.Options{Logger: dlog}), nil
+		}
+		if profiles.snmpAll == nil {
+			return nil, errors.New("no SNMP profiles to choose from")
+		}
+		return &snmpAuto{name: d.Name, ps: profiles.snmpAll, c: c, log: dlog}, nil
+	case "i2c":
+		var p *i2c.Profile
+		if d.Profile != "" {
+			var ok bool
+			if p, ok = profiles.i2c[d.Profile]; !ok {
+				return nil, fmt.Errorf("i2c profile %q not loaded", d.Profile)
+			}
+		}
+		return i2c.NewDeviceURL(d.Name, d.Address, p, tr.i2c, &i2c.Opts{Logger: dlog})
 	}
-	p, ok := profiles[d.Profile]
-	if !ok {
-		return nil, fmt.Errorf("profile %q not loaded", d.Profile)
+	return nil, fmt.Errorf("driver %s is not supported", d.Driver)
+}
+
+// snmpAuto is an SNMP device whose profile is chosen from the agent's
+// sysObjectID on the first poll that reaches it.
+type snmpAuto struct {
+	name string
+	ps   *snmp.Profiles
+	c    *snmp.Client
+	log  *slog.Logger
+	dev  *snmp.Device
+}
+
+// Poll resolves the profile once, then polls through it.
+func (a *snmpAuto) Poll(ctx context.Context) ([]drivers.Reading, error) {
+	if a.dev == nil {
+		p, id, err := a.ps.Resolve(ctx, a.c)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", a.name, err)
+		}
+		a.log.Info("snmp profile chosen", "profile", p.Name, "sys_object_id", id)
+		a.dev = snmp.NewDevice(a.name, p, a.c, snmp.Options{Logger: a.log})
 	}
-	retries := *d.Retries
-	if retries == 0 {
-		retries = -1 // the driver's "none"
-	}
-	return modbus.NewDevice(d.Name, byte(d.Unit), p, client, modbus.Options{
-		Timeout: d.Timeout.D(), Retries: retries, Logger: log.With("device", d.Name),
-	}), nil
+	return a.dev.Poll(ctx)
 }
 
 // timeoutReader bounds each request of a reader that takes its deadline
