@@ -52,6 +52,9 @@ type Options struct {
 	Speed float64
 	// Duration is the wall time of the run; default DefaultLength/Speed.
 	Duration time.Duration
+	// Listen is host:port of the embedded broker; default 127.0.0.1 on a
+	// port chosen by the system.
+	Listen string
 	// Forever runs until ctx is done; the scenario goes on past its end
 	// (the isolated module cooling).
 	Forever bool
@@ -129,7 +132,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	// The broker outlives the agent and the console: it stops last.
 	brokerCtx, stopBroker := context.WithCancel(context.Background())
 	defer stopBroker()
-	b := broker.New(broker.Options{Logger: log})
+	b := broker.New(broker.Options{Address: opts.Listen, Logger: log})
 	if err := b.Start(brokerCtx); err != nil {
 		return nil, err
 	}

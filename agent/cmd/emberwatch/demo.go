@@ -15,10 +15,11 @@ import (
 // demoCmd runs a simulated rack, the agent, an embedded broker and the
 // console view in one process, and ends by itself unless --forever.
 func demoCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "demo", "[--speed N] [--forever] [--duration D] [-v]")
+	fs := newFlags(e, "demo", "[--speed N] [--forever] [--duration D] [--listen HOST:PORT] [-v]")
 	speed := fs.Float64("speed", 1, "run the scenario `N` times faster than real time (the agent polls every scenario second)")
 	forever := fs.Bool("forever", false, "run until interrupted (after 90 s of scenario the faulty module is isolated and cools)")
 	duration := fs.Duration("duration", 0, "wall time of the run (default 60s divided by --speed)")
+	listen := fs.String("listen", "127.0.0.1:0", "address of the embedded MQTT broker, for other MQTT clients to watch (`HOST:PORT`)")
 	verbose := fs.Bool("v", false, "log the components' messages to stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -45,6 +46,7 @@ func demoCmd(ctx context.Context, e *env, args []string) error {
 		Speed:    *speed,
 		Duration: *duration,
 		Forever:  *forever,
+		Listen:   *listen,
 		Out:      e.stdout,
 		Terminal: terminal,
 		Logger:   log,
