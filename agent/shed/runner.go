@@ -1,0 +1,234 @@
+package shed
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/emberwatch/emberwatch/agent/command"
+	"github.com/emberwatch/emberwatch/agent/detect"
+)
+
+// Publisher sends a message at QoS 1 and returns once the broker has
+// acknowledged it (or ctx ends).
+type Publisher interface {
+	Publish(ctx context.Context, topic string, payload []byte, retain bool) error
+}
+
+// OutletSwitch switches PDU outlets. SetOutlet switches outlet n (1-based)
+// of the PDU named pdu on or off and returns the state read back
+// afterwards (true for on). Implementations must only touch outlets they
+// allow (the SNMP driver's allow-listed SET); they are called from one
+// goroutine at a time.
+type OutletSwitch interface {
+	SetOutlet(ctx context.Context, pdu string, outlet int, on bool) (bool, error)
+}
+
+// Outcome is what became of one Action.
+type Outcome struct {
+	Action Action `json:"-"`
+	// Kind, Tier, Group and Why repeat the action for the published form.
+	Kind  string `json:"kind"`
+	Tier  int    `json:"tier"`
+	Group string `json:"group,omitempty"`
+	Why   string `json:"why,omitempty"`
+	// Seq is the sequence of the command sent.
+	Seq int64 `json:"seq,omitempty"`
+	// Outlets are the outlets switched, each with its read-back state.
+	Outlets []OutletResult `json:"outlets,omitempty"`
+	// Error is the failure, if any.
+	Error string `json:"error,omitempty"`
+	// Time is when the action was done.
+	Time time.Time `json:"time"`
+}
+
+// OutletResult is one outlet after a switch.
+type OutletResult struct {
+	Outlet
+	// On is the state read back.
+	On    bool   `json:"on"`
+	Error string `json:"error,omitempty"`
+}
+
+// ControllerOptions configure a Controller. Signer and Publisher are
+// required; the rest default.
+type ControllerOptions struct {
+	// Site names the topics.
+	Site string
+	// Signer signs commands.
+	Signer *command.Signer
+	// Publisher sends commands and outcomes.
+	Publisher Publisher
+	// Switch switches outlets; with none, OutletsOff outcomes fail.
+	Switch OutletSwitch
+	// StatusTopic, if set, receives each outcome (QoS 1) and the tier
+	// status (retained) after every change, e.g.
+	// emberwatch/v1/<site>/<gateway>/shed.
+	StatusTopic string
+	// OnOutcome, if set, is called with every outcome.
+	OnOutcome func(Outcome)
+	// OnFSD, if set, is called with Engine.FSD after every change.
+	OnFSD func([]string)
+	// Now is the clock; time.Now if nil.
+	Now func() time.Time
+	// Logger; slog.Default() if nil.
+	Logger *slog.Logger
+}
+
+// Controller drives an Engine with alerts, acknowledgements and time, and
+// carries out its actions. Its methods are safe for concurrent use;
+// actions run one at a time, in order.
+type Controller struct {
+	opts ControllerOptions
+	log  *slog.Logger
+
+	mu  sync.Mutex
+	eng *Engine
+}
+
+// NewController returns a controller over eng.
+func NewController(eng *Engine, opts ControllerOptions) (*Controller, error) {
+	if opts.Signer == nil || opts.Publisher == nil || opts.Site == "" {
+		return nil, errors.New("shed: controller needs a site, a signer and a publisher")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Controller{opts: opts, log: opts.Logger, eng: eng}, nil
+}
+
+// Alert feeds an alert event.
+func (c *Controller) Alert(ctx context.Context, ev detect.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.do(ctx, c.eng.Alert(ev, c.opts.Now()))
+}
+
+// Ack feeds a host acknowledgement.
+func (c *Controller) Ack(ctx context.Context, a command.Ack) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.do(ctx, c.eng.Ack(a, c.opts.Now()))
+}
+
+// Tick lets deadlines pass.
+func (c *Controller) Tick(ctx context.Context) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.do(ctx, c.eng.Tick(c.opts.Now()))
+}
+
+// Cancel withdraws shedding (an operator's verified command).
+func (c *Controller) Cancel(ctx context.Context, why string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.do(ctx, c.eng.Cancel(c.opts.Now(), why))
+}
+
+// Status returns the engine's tier status.
+func (c *Controller) Status() []TierStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.eng.Status()
+}
+
+// Run ticks every interval (200ms if zero) until ctx ends.
+func (c *Controller) Run(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = 200 * time.Millisecond
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.Tick(ctx)
+		}
+	}
+}
+
+// do carries out actions in order; c.mu is held.
+func (c *Controller) do(ctx context.Context, actions []Action) {
+	if len(actions) == 0 {
+		return
+	}
+	for _, a := range actions {
+		o := Outcome{Action: a, Kind: a.Kind.String(), Tier: a.Tier, Group: a.Group, Why: a.Why}
+		switch a.Kind {
+		case Send:
+			o.Seq, o.Error = c.send(ctx, a)
+		case OutletsOff:
+			o.Outlets, o.Error = c.outletsOff(ctx, a)
+		}
+		o.Time = c.opts.Now().UTC()
+		if o.Error != "" {
+			c.log.Error("shed action failed", "action", a.String(), "err", o.Error)
+		} else {
+			c.log.Warn("shed", "action", a.String(), "seq", o.Seq)
+		}
+		if c.opts.OnOutcome != nil {
+			c.opts.OnOutcome(o)
+		}
+		if c.opts.StatusTopic != "" {
+			if b, err := json.Marshal(o); err == nil {
+				if err := c.opts.Publisher.Publish(ctx, c.opts.StatusTopic+"/outcome", b, false); err != nil {
+					c.log.Warn("shed outcome not published", "err", err)
+				}
+			}
+		}
+	}
+	if c.opts.StatusTopic != "" {
+		if b, err := json.Marshal(c.eng.Status()); err == nil {
+			if err := c.opts.Publisher.Publish(ctx, c.opts.StatusTopic, b, true); err != nil {
+				c.log.Warn("shed status not published", "err", err)
+			}
+		}
+	}
+	if c.opts.OnFSD != nil {
+		c.opts.OnFSD(c.eng.FSD())
+	}
+}
+
+func (c *Controller) send(ctx context.Context, a Action) (int64, string) {
+	wire, signed, err := c.opts.Signer.Sign(a.Command, c.opts.Now())
+	if err != nil {
+		return 0, err.Error()
+	}
+	if err := c.opts.Publisher.Publish(ctx, command.ShedTopic(c.opts.Site, a.Group), wire, false); err != nil {
+		return signed.Seq, fmt.Sprintf("publish to group %s: %v", a.Group, err)
+	}
+	return signed.Seq, ""
+}
+
+func (c *Controller) outletsOff(ctx context.Context, a Action) ([]OutletResult, string) {
+	if c.opts.Switch == nil {
+		return nil, "no outlet switch configured"
+	}
+	var res []OutletResult
+	var failed []error
+	for _, o := range a.Outlets {
+		on, err := c.opts.Switch.SetOutlet(ctx, o.PDU, o.Outlet, false)
+		r := OutletResult{Outlet: o, On: on}
+		if err == nil && on {
+			err = errors.New("still on after the switch")
+		}
+		if err != nil {
+			r.Error = err.Error()
+			failed = append(failed, fmt.Errorf("%s outlet %d: %w", o.PDU, o.Outlet, err))
+		}
+		res = append(res, r)
+	}
+	if err := errors.Join(failed...); err != nil {
+		return res, err.Error()
+	}
+	return res, ""
+}
