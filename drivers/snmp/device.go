@@ -109,9 +109,11 @@ func (d *Device) Poll(ctx context.Context) ([]drivers.Reading, error) {
 	var oids []string
 	seen := map[string]bool{}
 	for _, s := range d.p.Scalars {
-		if !seen[s.OID] {
-			seen[s.OID] = true
-			oids = append(oids, s.OID)
+		for _, o := range []string{s.OID, s.DecimalsOID} {
+			if o != "" && !seen[o] {
+				seen[o] = true
+				oids = append(oids, o)
+			}
 		}
 	}
 	var errs []error
@@ -143,7 +145,13 @@ func (d *Device) Poll(ctx context.Context) ([]drivers.Reading, error) {
 	for i := range d.p.Scalars {
 		s := &d.p.Scalars[i]
 		if pdu, ok := vals[s.OID]; ok {
-			emit(s.Point, &s.Value, pdu, rowExtra{})
+			x := rowExtra{}
+			if s.DecimalsOID != "" {
+				if dd, ok := rawNumber(vals[s.DecimalsOID]); ok && dd > 0 && dd < 10 {
+					x.decimals = int(dd)
+				}
+			}
+			emit(s.Point, &s.Value, pdu, x)
 		}
 	}
 	data, err := d.walkAll(ctx)
@@ -341,21 +349,32 @@ func tableRows(tb *Table, data map[string]map[string]gosnmp.SnmpPDU) []row {
 	sort.Slice(rows, func(i, j int) bool { return oidLess(rows[i].suffix, rows[j].suffix) })
 	var out []row
 	pos := 0
+rows:
 	for _, r := range rows {
-		if tb.Where != nil {
-			v, ok := rawNumber(r.vals[tb.Where.OID])
-			if !ok || !containsInt(tb.Where.Values, v) {
-				continue
+		for _, w := range tb.Where {
+			v, ok := rawNumber(r.vals[w.OID])
+			if !ok || !containsInt(w.Values, v) {
+				continue rows
+			}
+		}
+		for k, v := range tb.Instance {
+			if k > len(r.suffix) || r.suffix[k-1] != v {
+				continue rows
 			}
 		}
 		pos++
 		if len(r.suffix) == 0 {
 			continue
 		}
-		switch tb.Index {
-		case IndexPosition:
+		switch {
+		case tb.IndexSub > 0:
+			if tb.IndexSub > len(r.suffix) {
+				continue
+			}
+			r.index = int(r.suffix[tb.IndexSub-1])
+		case tb.Index == IndexPosition:
 			r.index = pos
-		case IndexFirst:
+		case tb.Index == IndexFirst:
 			r.index = int(r.suffix[0])
 		default:
 			r.index = int(r.suffix[len(r.suffix)-1])
@@ -379,8 +398,8 @@ func tableColumns(tb *Table) []string {
 			cols = append(cols, o)
 		}
 	}
-	if tb.Where != nil {
-		add(tb.Where.OID)
+	for _, w := range tb.Where {
+		add(w.OID)
 	}
 	for _, c := range tb.Columns {
 		add(c.OID)

@@ -87,6 +87,9 @@ type Scalar struct {
 	Value `yaml:",inline"`
 	// OID is the object's numeric OID.
 	OID string `yaml:"oid"`
+	// DecimalsOID names an object holding the number of decimal digits
+	// of this value (Raritan: the sensor's DecimalDigits).
+	DecimalsOID string `yaml:"decimals_oid"`
 }
 
 // Column is one column of a table.
@@ -111,6 +114,27 @@ type Where struct {
 	Values []int64 `yaml:"values"`
 }
 
+// Wheres is a list of row conditions, written as one mapping or a list.
+type Wheres []Where
+
+// UnmarshalYAML accepts one condition or a list.
+func (w *Wheres) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.MappingNode {
+		var one Where
+		if err := n.Decode(&one); err != nil {
+			return err
+		}
+		*w = Wheres{one}
+		return nil
+	}
+	var many []Where
+	if err := n.Decode(&many); err != nil {
+		return err
+	}
+	*w = many
+	return nil
+}
+
 // Index kinds of Table.Index.
 const (
 	// IndexLast numbers a row by the last sub-identifier of its instance.
@@ -129,10 +153,18 @@ type Table struct {
 	// Index is how a row's instance becomes the point's N: last (default),
 	// first or position.
 	Index string `yaml:"index"`
+	// IndexSub, when set, numbers a row by that sub-identifier of its
+	// instance (1-based), overriding Index.
+	IndexSub int `yaml:"index_sub"`
+	// Instance keeps only rows whose instance has these sub-identifiers
+	// (1-based position -> value), e.g. {3: 1} for Raritan's sensor type
+	// rmsCurrent in pduId.outletId.sensorType.
+	Instance map[int]uint32 `yaml:"instance"`
 	// IndexOffset is added to the row number.
 	IndexOffset int `yaml:"index_offset"`
-	// Where keeps only the rows it selects.
-	Where *Where `yaml:"where"`
+	// Where keeps only the rows every condition selects; one mapping or a
+	// list of them.
+	Where Wheres `yaml:"where"`
 	// MaxRows stops a walk after this many rows (default 256).
 	MaxRows int `yaml:"max_rows"`
 	// Columns are the columns that become points.
@@ -351,6 +383,9 @@ func ParseProfile(file string, data []byte) (*Profile, error) {
 	for i := range p.Scalars {
 		s := &p.Scalars[i]
 		s.OID = checkOID(s.Line, "scalars.oid", s.OID)
+		if s.DecimalsOID != "" {
+			s.DecimalsOID = checkOID(s.Line, "scalars.decimals_oid", s.DecimalsOID)
+		}
 		checkValue(&s.Value, "scalars", false, voc, add)
 	}
 	for ti := range p.Tables {
@@ -366,8 +401,16 @@ func ParseProfile(file string, data []byte) (*Profile, error) {
 		if t.MaxRows == 0 {
 			t.MaxRows = DefaultMaxRows
 		}
-		if t.Where != nil {
-			t.Where.OID = checkOID(t.Line, "tables.where.oid", t.Where.OID)
+		for i := range t.Where {
+			t.Where[i].OID = checkOID(t.Line, "tables.where.oid", t.Where[i].OID)
+		}
+		if t.IndexSub < 0 {
+			add(t.Line, "tables.index_sub", "%d is negative", t.IndexSub)
+		}
+		for k := range t.Instance {
+			if k < 1 {
+				add(t.Line, "tables.instance", "position %d: positions start at 1", k)
+			}
 		}
 		if len(t.Columns) == 0 {
 			add(t.Line, "tables.columns", "no columns")
@@ -472,6 +515,9 @@ func checkKeys(n *yaml.Node, t reflect.Type, prefix string, add func(int, string
 	}
 	switch t.Kind() {
 	case reflect.Slice:
+		if n.Kind == yaml.MappingNode {
+			checkKeys(n, t.Elem(), prefix, add) // one item written alone
+		}
 		if n.Kind == yaml.SequenceNode {
 			for _, c := range n.Content {
 				checkKeys(c, t.Elem(), prefix, add)

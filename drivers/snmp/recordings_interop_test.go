@@ -79,6 +79,11 @@ var recordingCases = []struct {
 		"input.phase.1.voltage": 118.45, "input.phase.1.current": 14.108, "input.power": 1589.0,
 		"outlet.1.current": 0.79, "outlet.2.current": 2.202, "outlet.5.current": 0.0,
 	}},
+	{"raritan-pdu_px2-temp", "raritan-px2", map[string]any{
+		"input.current": 3.497, "input.voltage": 209.0, "input.power": 673.0,
+		"ambient.1.temperature": 22.9, "ambient.2.temperature": 22.6, "ambient.3.temperature": 23.7,
+		"ambient.1.humidity": 15.0, "ambient.4.temperature": absent,
+	}},
 	{"deltaups", "ups-mib", map[string]any{
 		"battery.temperature": 23.0, "battery.voltage": 41.2, "battery.charge": 100.0,
 	}},
