@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
+	"github.com/emberwatch/emberwatch/agent/alert"
 	"github.com/emberwatch/emberwatch/agent/broker"
 	"github.com/emberwatch/emberwatch/agent/console"
 	"github.com/emberwatch/emberwatch/agent/detect"
@@ -26,6 +26,10 @@ const (
 
 // DefaultLength is the scenario time a run lasts unless told otherwise.
 const DefaultLength = 60 * time.Second
+
+// AlertClearHold is how long a cleared alert stays clear before the clear
+// is published, in the demo (the agent's default is a minute).
+const AlertClearHold = 10 * time.Second
 
 // DetectorConfig is the detector's configuration in the demo: the
 // defaults, with the filter, settling, confirmation and clearing times
@@ -239,9 +243,11 @@ func runAgent(ctx context.Context, log *slog.Logger, p Poller, pub Publisher, de
 }
 
 // publish stamps, publishes and feeds to the detector every batch of the
-// queue until it is closed.
+// queue until it is closed; the detector's events go through an alert
+// tracker (agent/alert) as in the agent, and what it publishes goes out
+// with the list of active alerts.
 func publish(ctx context.Context, log *slog.Logger, queue <-chan batch, pub Publisher, det *detect.Detector, clock func() time.Time) {
-	active := map[string]detect.Event{}
+	tr := alert.New(alert.Options{ClearHold: AlertClearHold})
 	for b := range queue {
 		at := clock()
 		for i := range b.rs {
@@ -250,15 +256,25 @@ func publish(ctx context.Context, log *slog.Logger, queue <-chan batch, pub Publ
 		if err := pub.Telemetry(ctx, b.device, at, b.rs); err != nil && ctx.Err() == nil {
 			log.Warn("demo: publish failed", "device", b.device, "err", err)
 		}
+		var ups []alert.Update
 		for _, ev := range observe(det, b.device, b.rs) {
-			if ev.State == detect.StateCleared {
-				delete(active, ev.ID)
-			} else {
-				active[ev.ID] = ev
+			ups = append(ups, tr.Observe(ev)...)
+		}
+		ups = append(ups, tr.Tick(at)...)
+		for _, u := range ups {
+			if err := pub.Alert(ctx, u.Event); err != nil && ctx.Err() == nil {
+				log.Warn("demo: alert publish failed", "device", u.Event.Device, "id", u.Event.ID, "err", err)
 			}
-			if err := pub.Alert(ctx, ev, sortedActive(active)); err != nil && ctx.Err() == nil {
-				log.Warn("demo: alert publish failed", "device", b.device, "id", ev.ID, "err", err)
-			}
+		}
+		if len(ups) == 0 {
+			continue
+		}
+		list, err := tr.ActiveJSON()
+		if err == nil {
+			err = pub.ActiveAlerts(ctx, list)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Warn("demo: active alerts not published", "err", err)
 		}
 	}
 }
@@ -272,16 +288,6 @@ func observe(det *detect.Detector, device string, rs []drivers.Reading) []detect
 		}
 		out = append(out, det.Observe(detect.Sample{Time: r.Time, Device: device, Point: r.Point, Value: r.Value})...)
 	}
-	return out
-}
-
-// sortedActive returns the active alerts in order of their ids.
-func sortedActive(m map[string]detect.Event) []detect.Event {
-	out := make([]detect.Event, 0, len(m))
-	for _, ev := range m {
-		out = append(out, ev)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 

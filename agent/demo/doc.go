@@ -9,8 +9,10 @@
 //   - the agent polls it every second of scenario time with the
 //     profile-driven Modbus driver (drivers/modbus) under the poll
 //     scheduler (agent/poll), feeds the detector (agent/detect, with
-//     DetectorConfig's demo timings) and publishes telemetry and alerts on
-//     the CONTRACTS section 5 topics;
+//     DetectorConfig's demo timings) and its events through the alert
+//     tracker (agent/alert), and publishes telemetry, alerts and the
+//     active alerts with the agent's publisher (agent/mqtt) on the
+//     CONTRACTS section 5 topics;
 //   - an embedded broker (agent/broker) carries them to the console view
 //     (agent/console), which subscribes to the gateway's topics like any
 //     other consumer.
@@ -21,6 +23,5 @@
 //
 // Two seams let a component be swapped without touching the others: a
 // Poller reads the rack once (ModbusPoller, or DirectPoller in process),
-// and a Publisher sends a poll and the detector's events to the broker
-// (MQTTPublisher).
+// and a Publisher sends polls and alerts to the broker (AgentPublisher).
 package demo

@@ -17,8 +17,10 @@ import (
 type Publisher interface {
 	// Telemetry publishes one poll of one device, sampled at t.
 	Telemetry(ctx context.Context, device string, t time.Time, rs []drivers.Reading) error
-	// Alert publishes an alert event and the alerts active after it.
-	Alert(ctx context.Context, ev detect.Event, active []detect.Event) error
+	// Alert publishes an alert event on its device's alert topic.
+	Alert(ctx context.Context, ev detect.Event) error
+	// ActiveAlerts publishes the JSON list of active alerts, retained.
+	ActiveAlerts(ctx context.Context, list []byte) error
 	// Close sends what is queued, marks the gateway offline and
 	// disconnects.
 	Close()
@@ -58,9 +60,8 @@ func (a *AgentPublisher) Telemetry(_ context.Context, device string, t time.Time
 	return nil
 }
 
-// Alert queues the event on alert/<device> and replaces the retained list
-// of active alerts.
-func (a *AgentPublisher) Alert(_ context.Context, ev detect.Event, active []detect.Event) error {
+// Alert queues the event on alert/<device> at QoS 1.
+func (a *AgentPublisher) Alert(_ context.Context, ev detect.Event) error {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("demo: alert %s of %s: %w", ev.ID, ev.Device, err)
@@ -68,13 +69,11 @@ func (a *AgentPublisher) Alert(_ context.Context, ev detect.Event, active []dete
 	if err := a.p.PublishAlert(ev.Device, body); err != nil {
 		return fmt.Errorf("demo: alert %s of %s: %w", ev.ID, ev.Device, err)
 	}
-	if active == nil {
-		active = []detect.Event{}
-	}
-	list, err := json.Marshal(active)
-	if err != nil {
-		return fmt.Errorf("demo: active alerts: %w", err)
-	}
+	return nil
+}
+
+// ActiveAlerts replaces the retained list of active alerts.
+func (a *AgentPublisher) ActiveAlerts(_ context.Context, list []byte) error {
 	a.p.SetActiveAlerts(list)
 	return nil
 }
