@@ -84,6 +84,19 @@ var recordingCases = []struct {
 		"ambient.1.temperature": 22.9, "ambient.2.temperature": 22.6, "ambient.3.temperature": 23.7,
 		"ambient.1.humidity": 15.0, "ambient.4.temperature": absent,
 	}},
+	{"sentry3", "sentry3", map[string]any{
+		"input.phase.1.current": 3.62, "input.phase.2.current": 5.02, "input.phase.1.voltage": 209.3,
+		"ambient.1.temperature": 20.0, "ambient.2.temperature": (74.5 - 32) * 5 / 9,
+		"ambient.1.humidity": 52.0, "ambient.2.humidity": 43.0, "ambient.3.temperature": absent,
+	}},
+	{"cyberpower", "cyberpower", map[string]any{
+		"battery.temperature": 36.0, "battery.charge": 100.0, "battery.runtime": 1740.0,
+		"input.voltage": 119.5, "ups.status": "OL", "ambient.temperature": (68.3 - 32) * 5 / 9, "ambient.humidity": 56.0,
+	}},
+	{"vertiv-pdu_mg02e4w1", "geist-v5", map[string]any{
+		"input.phase.1.voltage": 235.0, "input.phase.2.voltage": 234.1, "input.phase.3.voltage": 236.5,
+		"input.phase.1.current": 0.95, "input.power": 1017.0,
+	}},
 	{"deltaups", "ups-mib", map[string]any{
 		"battery.temperature": 23.0, "battery.voltage": 41.2, "battery.charge": 100.0,
 	}},
