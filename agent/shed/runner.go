@@ -86,6 +86,8 @@ type Controller struct {
 	opts ControllerOptions
 	log  *slog.Logger
 
+	acks chan command.Ack
+
 	mu  sync.Mutex
 	eng *Engine
 }
@@ -101,7 +103,7 @@ func NewController(eng *Engine, opts ControllerOptions) (*Controller, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Controller{opts: opts, log: opts.Logger, eng: eng}, nil
+	return &Controller{opts: opts, log: opts.Logger, eng: eng, acks: make(chan command.Ack, 1024)}, nil
 }
 
 // Alert feeds an alert event.
@@ -116,6 +118,17 @@ func (c *Controller) Ack(ctx context.Context, a command.Ack) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.do(ctx, c.eng.Ack(a, c.opts.Now()))
+}
+
+// Enqueue hands an acknowledgement to Run without blocking (for MQTT
+// callbacks, which must not block); it is dropped, and logged, when 1024
+// are already waiting.
+func (c *Controller) Enqueue(a command.Ack) {
+	select {
+	case c.acks <- a:
+	default:
+		c.log.Error("shed: acknowledgement queue full, dropped", "host", a.Host, "status", a.Status)
+	}
 }
 
 // Tick lets deadlines pass.
@@ -139,7 +152,8 @@ func (c *Controller) Status() []TierStatus {
 	return c.eng.Status()
 }
 
-// Run ticks every interval (200ms if zero) until ctx ends.
+// Run feeds enqueued acknowledgements and ticks every interval (200ms if
+// zero) until ctx ends.
 func (c *Controller) Run(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = 200 * time.Millisecond
@@ -152,6 +166,8 @@ func (c *Controller) Run(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 			c.Tick(ctx)
+		case a := <-c.acks:
+			c.Ack(ctx, a)
 		}
 	}
 }
