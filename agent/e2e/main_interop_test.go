@@ -79,34 +79,36 @@ type agent struct {
 	closed bool
 }
 
-// profilesDir writes the test profiles and the shipped ones into a folder
-// for the site file's profiles_dir.
+// profilesDir writes the shipped profiles of every driver, and the test
+// profiles, into a folder for the site file's profiles_dir.
 func profilesDir(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "profiles")
-	dst := filepath.Join(dir, "modbus")
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		t.Fatal(err)
+	copyFile := func(dst string, b []byte) {
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	shipped, _ := fs.Glob(firmwareconfig.Profiles(), "modbus/*.yaml")
+	for _, driver := range []string{"modbus", "snmp", "i2c"} {
+		shipped, _ := fs.Glob(firmwareconfig.Profiles(), driver+"/*.yaml")
+		for _, f := range shipped {
+			b, err := fs.ReadFile(firmwareconfig.Profiles(), f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			copyFile(filepath.Join(dir, driver, filepath.Base(f)), b)
+		}
+	}
 	local, _ := filepath.Glob("testdata/profiles/modbus/*.yaml")
-	for _, f := range shipped {
-		b, err := fs.ReadFile(firmwareconfig.Profiles(), f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, filepath.Base(f)), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for _, f := range local {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dst, filepath.Base(f)), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		copyFile(filepath.Join(dir, "modbus", filepath.Base(f)), b)
 	}
 	return dir
 }
@@ -114,6 +116,7 @@ func profilesDir(t *testing.T) string {
 // deviceLine is one device of a generated site file.
 type deviceLine struct {
 	name, address, profile string
+	driver                 string // default modbus
 	unit                   int
 	interval, timeout      time.Duration
 }
@@ -126,8 +129,13 @@ func startAgent(t *testing.T, broker string, devices []deviceLine) *agent {
 	var b strings.Builder
 	fmt.Fprintf(&b, "site: e2e\ngateway: gw\nmqtt: {broker: %q, keepalive: 5s}\nprofiles_dir: %q\ndevices:\n", broker, profilesDir(t))
 	for _, d := range devices {
-		fmt.Fprintf(&b, "  - {name: %s, driver: modbus, address: %q, unit: %d, profile: %s, interval: %s, timeout: %s, retries: 0}\n",
-			d.name, d.address, d.unit, d.profile, d.interval, d.timeout)
+		if d.driver == "" || d.driver == "modbus" {
+			fmt.Fprintf(&b, "  - {name: %s, driver: modbus, address: %q, unit: %d, profile: %s, interval: %s, timeout: %s, retries: 0}\n",
+				d.name, d.address, d.unit, d.profile, d.interval, d.timeout)
+			continue
+		}
+		fmt.Fprintf(&b, "  - {name: %s, driver: %s, address: %q, profile: %q, interval: %s, timeout: %s}\n",
+			d.name, d.driver, d.address, d.profile, d.interval, d.timeout)
 	}
 	site := filepath.Join(t.TempDir(), "site.yaml")
 	if err := os.WriteFile(site, []byte(b.String()), 0o644); err != nil {
