@@ -97,6 +97,21 @@ var recordingCases = []struct {
 		"input.phase.1.voltage": 235.0, "input.phase.2.voltage": 234.1, "input.phase.3.voltage": 236.5,
 		"input.phase.1.current": 0.95, "input.power": 1017.0,
 	}},
+	{"liebert", "liebert-gp-pdu", map[string]any{
+		"input.phase.1.voltage": 119.6, "input.phase.1.current": 20.45,
+		"ambient.1.temperature": 17.5, "ambient.2.temperature": 20.1, "ambient.3.temperature": absent,
+	}},
+	{"liebert_weblbds", "ups-mib", map[string]any{"battery.runtime": 3120.0, "battery.status": "normal"}},
+	{"poweralert_ups", "ups-mib", map[string]any{
+		"battery.voltage": 82.1, "battery.charge": 100.0, "battery.temperature": nan, "battery.runtime": 4320.0,
+	}},
+	{"poweralert_pdu", "tripplite-pdu", map[string]any{
+		"input.phase.1.voltage": 207.0, "outlet.1.status": "on", "outlet.2.status": "on",
+	}},
+	{"socomec-ups", "socomec-netvision", map[string]any{
+		"battery.voltage": 54.2, "battery.charge": 100.0, "battery.runtime": nan, "battery.temperature": 21.0,
+		"input.voltage": 240.0, "output.voltage": 230.0, "ups.status": "OL",
+	}},
 	{"deltaups", "ups-mib", map[string]any{
 		"battery.temperature": 23.0, "battery.voltage": 41.2, "battery.charge": 100.0,
 	}},
