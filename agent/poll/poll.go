@@ -13,14 +13,15 @@ import (
 )
 
 // Device is something that can be polled. Poll reads the device once and
-// returns its readings; it must return when ctx is done. The scheduler
-// calls Poll from one goroutine per device, never concurrently for the
-// same device.
+// returns its readings; it must return when ctx is done. Readings together
+// with an error mean a partial poll: the readings are delivered and the
+// poll counts as failed. The scheduler calls Poll from one goroutine per
+// device, never concurrently for the same device.
 type Device interface {
 	Poll(ctx context.Context) ([]drivers.Reading, error)
 }
 
-// Sink receives the readings of every successful poll. Publish is called
+// Sink receives the readings of every poll that read something. Publish is called
 // from the devices' goroutines, concurrently; it must not block for long
 // (queue and return). The slice is the sink's to keep.
 type Sink interface {
@@ -80,12 +81,16 @@ type Stats struct {
 	// LastDuration is how long the last poll took.
 	LastDuration time.Duration
 	// LastStart is when the last poll started; LastSuccess when the last
-	// good poll finished.
-	LastStart, LastSuccess time.Time
+	// poll without an error finished; LastData when the last poll that
+	// delivered readings (a good or a partial one) finished.
+	LastStart, LastSuccess, LastData time.Time
+	// Partial counts failed polls that still delivered some readings (a
+	// device that answered some requests and not others).
+	Partial uint64
 	// LastError is the last failure's message, empty after a success.
 	LastError string
-	// Stale is true when no poll has succeeded for the target's
-	// StaleAfter (counted from the loop's start before any success).
+	// Stale is true when no poll has delivered readings for the target's
+	// StaleAfter (counted from the loop's start before any did).
 	Stale bool
 }
 
@@ -194,7 +199,7 @@ func (l *loop) snapshot(now time.Time) Stats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := l.stats
-	since := st.LastSuccess
+	since := st.LastData
 	if since.IsZero() {
 		since = l.started
 	}
@@ -252,12 +257,21 @@ func (l *loop) pollOnce(ctx context.Context) {
 	l.stats.Polls++
 	l.stats.LastStart = start
 	l.stats.LastDuration = end.Sub(start)
+	if len(rs) > 0 {
+		l.stats.LastData = end
+	}
 	if err != nil {
 		l.stats.Errors++
 		l.stats.ConsecutiveFailures++
 		l.stats.LastError = err.Error()
+		if len(rs) > 0 {
+			l.stats.Partial++
+		}
 		l.logFailure(end, err)
 		l.mu.Unlock()
+		if len(rs) > 0 && l.s.sink != nil {
+			l.s.sink.Publish(l.t.Name, start, rs) // a partial poll: what was read
+		}
 		return
 	}
 	failures := l.stats.ConsecutiveFailures

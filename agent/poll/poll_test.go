@@ -217,3 +217,28 @@ func TestAddErrors(t *testing.T) {
 		t.Error("duplicate name accepted")
 	}
 }
+
+// partialDevice answers some points and fails the rest.
+type partialDevice struct{}
+
+func (partialDevice) Poll(context.Context) ([]drivers.Reading, error) {
+	return []drivers.Reading{{Point: "battery.voltage", Value: 52, Unit: "V"}}, errors.New("holding 100..103: exception 2")
+}
+
+func TestPartialPollDelivered(t *testing.T) {
+	sink := &countSink{}
+	s := New(sink, Options{Logger: slog.New(slog.DiscardHandler), Jitter: -1})
+	if err := s.Add(Target{Name: "bms-1", Device: partialDevice{}, Interval: 10 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Millisecond)
+	defer cancel()
+	_ = s.Run(ctx)
+	st := s.Stats()[0]
+	if st.Errors == 0 || st.Partial != st.Errors || st.Stale || st.LastData.IsZero() {
+		t.Errorf("stats %+v", st)
+	}
+	if sink.n["bms-1"] == 0 {
+		t.Error("partial readings not delivered")
+	}
+}

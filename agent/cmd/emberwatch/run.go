@@ -81,7 +81,11 @@ func runCmd(ctx context.Context, e *env, args []string) error {
 		}
 	}
 
-	if err := pub.Start(ctx); err != nil {
+	// The publisher outlives the signal: it sends what is queued and the
+	// offline state in Close below.
+	pubCtx, stopPub := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPub()
+	if err := pub.Start(pubCtx); err != nil {
 		return err
 	}
 	log.Info("agent started", "site", cfg.Site, "gateway", cfg.Gateway, "devices", len(cfg.Devices), "broker", cfg.MQTT.Broker)
@@ -379,7 +383,7 @@ func logStats(ctx context.Context, log *slog.Logger, sched *poll.Scheduler, pub 
 // logStatsOnce logs one line per device and one for the publisher.
 func logStatsOnce(log *slog.Logger, sched *poll.Scheduler, pub *mqtt.Publisher) {
 	for _, st := range sched.Stats() {
-		log.Info("device stats", "device", st.Device, "polls", st.Polls, "errors", st.Errors,
+		log.Info("device stats", "device", st.Device, "polls", st.Polls, "errors", st.Errors, "partial", st.Partial,
 			"consecutive_failures", st.ConsecutiveFailures, "overruns", st.Overruns,
 			"last_duration", st.LastDuration.Round(time.Microsecond), "stale", st.Stale,
 			"last_error", strings.TrimSpace(st.LastError))
