@@ -23,6 +23,7 @@ type fakeAgent struct {
 	sorted      []string
 	log         []string // "GET n", "BULK n r", "NEXT n", "SET n"
 	sets        []gosnmp.SnmpPDU
+	onSet       func(f *fakeAgent, oid string, v any)
 }
 
 func newFake(v gosnmp.SnmpVersion) *fakeAgent {
@@ -134,6 +135,9 @@ func (f *fakeAgent) Set(_ context.Context, pdus []gosnmp.SnmpPDU) (*gosnmp.SnmpP
 	for _, p := range pdus {
 		o := strings.TrimPrefix(p.Name, ".")
 		f.vals[o] = gosnmp.SnmpPDU{Name: "." + o, Type: p.Type, Value: p.Value}
+		if f.onSet != nil {
+			f.onSet(f, o, p.Value)
+		}
 	}
 	return &gosnmp.SnmpPacket{Variables: pdus}, nil
 }
