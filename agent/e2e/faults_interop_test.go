@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"regexp"
@@ -106,6 +107,26 @@ func TestFaults(t *testing.T) {
 	a := startAgent(t, m.URL, devices)
 	sub.waitMessages(t, 1, 20*time.Second, "tcp-ok", "rtu-ok")
 	time.Sleep(4 * time.Second)
+	// The state message carries each device's health.
+	var state struct {
+		Online  bool `json:"online"`
+		Devices map[string]struct {
+			Polls, Errors uint64
+			Stale         bool
+		} `json:"devices"`
+	}
+	if err := json.Unmarshal(sub.lastState(), &state); err != nil || !state.Online {
+		t.Errorf("state %s: %v", sub.lastState(), err)
+	}
+	for dev, h := range state.Devices {
+		healthy := dev == "tcp-ok" || dev == "rtu-ok" || dev == "tcp-late"
+		if healthy == h.Stale || (!healthy && h.Errors == 0) {
+			t.Errorf("state of %s: %+v", dev, h)
+		}
+	}
+	if len(state.Devices) != len(devices) {
+		t.Errorf("state names %d devices, want %d: %s", len(state.Devices), len(devices), sub.lastState())
+	}
 	a.stop(t)
 	log := a.log.String()
 

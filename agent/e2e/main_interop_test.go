@@ -142,7 +142,7 @@ func startAgent(t *testing.T, broker string, devices []deviceLine) *agent {
 		t.Fatal(err)
 	}
 	a := &agent{log: &syncBuffer{}, done: make(chan struct{})}
-	a.cmd = exec.Command(agentBin, "run", "-c", site, "-stats", "0")
+	a.cmd = exec.Command(agentBin, "run", "-c", site, "-stats", "0", "-status", "1s")
 	a.cmd.Stderr = a.log
 	a.cmd.Stdout = a.log
 	if err := a.cmd.Start(); err != nil {
@@ -197,9 +197,10 @@ func (a *agent) deviceStats() map[string][2]int {
 
 // subscriber keeps every telemetry message of the gateway, by device.
 type subscriber struct {
-	mu  sync.Mutex
-	tel map[string][]mqtt.Telemetry
-	bad []string
+	mu    sync.Mutex
+	tel   map[string][]mqtt.Telemetry
+	state []byte
+	bad   []string
 }
 
 func subscribe(t *testing.T, broker string) *subscriber {
@@ -211,6 +212,14 @@ func subscribe(t *testing.T, broker string) *subscriber {
 	}
 	t.Cleanup(func() { c.Disconnect(0) })
 	prefix := mqtt.NewTopics("e2e", "gw").Telemetry("")
+	stateTopic := mqtt.NewTopics("e2e", "gw").State()
+	if tok := c.Subscribe(stateTopic, 1, func(_ paho.Client, m paho.Message) {
+		s.mu.Lock()
+		s.state = append([]byte(nil), m.Payload()...)
+		s.mu.Unlock()
+	}); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
 	tok := c.Subscribe(prefix+"#", 0, func(_ paho.Client, m paho.Message) {
 		var tm mqtt.Telemetry
 		err := json.Unmarshal(m.Payload(), &tm)
@@ -227,6 +236,13 @@ func subscribe(t *testing.T, broker string) *subscriber {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
 	return s
+}
+
+// lastState returns the last state message.
+func (s *subscriber) lastState() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.state)
 }
 
 func (s *subscriber) messages(device string) []mqtt.Telemetry {

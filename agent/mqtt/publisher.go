@@ -92,6 +92,9 @@ type Publisher struct {
 	telemetry []message // oldest first, at most opts.Queue
 	alerts    []message // oldest first, never dropped
 	active    *message  // latest retained alerts list, if not yet sent
+	status    map[string]json.RawMessage
+	restate   bool // the state message must be sent again (status changed)
+	since     time.Time
 	stats     Stats
 	seq       uint64
 
@@ -256,6 +259,26 @@ func (p *Publisher) SetActiveAlerts(list []byte) {
 	p.poke()
 }
 
+// SetStatus sets fields published in the retained state message beside
+// "online" (for example the health of each device) and has the message
+// sent again. v must encode to a JSON object; its keys online, site,
+// gateway, version and since are ignored.
+func (p *Publisher) SetStatus(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("mqtt: status: %w", err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("mqtt: status is not a JSON object: %w", err)
+	}
+	p.mu.Lock()
+	p.status, p.restate = m, true
+	p.mu.Unlock()
+	p.poke()
+	return nil
+}
+
 // Stats returns the counters.
 func (p *Publisher) Stats() Stats {
 	p.mu.Lock()
@@ -362,8 +385,20 @@ func (p *Publisher) send(ctx context.Context) {
 			}
 			continue
 		}
-		if !announced {
+		p.mu.Lock()
+		restate := p.restate
+		p.restate = false
+		p.mu.Unlock()
+		if !announced || restate {
 			if !p.publishState(ctx) {
+				p.mu.Lock()
+				p.restate = p.restate || restate
+				p.mu.Unlock()
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(backoff):
+				}
 				continue
 			}
 			announced = true
@@ -419,16 +454,27 @@ func (p *Publisher) send(ctx context.Context) {
 }
 
 func (p *Publisher) publishState(ctx context.Context) bool {
-	st, _ := json.Marshal(struct {
-		Online  bool      `json:"online"`
-		Site    string    `json:"site"`
-		Gateway string    `json:"gateway"`
-		Version string    `json:"version,omitempty"`
-		Since   time.Time `json:"since"`
-	}{true, p.opts.Site, p.opts.Gateway, p.opts.Version, time.Now().UTC().Truncate(time.Second)})
+	p.mu.Lock()
+	if p.since.IsZero() {
+		p.since = time.Now().UTC().Truncate(time.Second)
+	}
+	m := make(map[string]any, len(p.status)+5)
+	for k, v := range p.status {
+		m[k] = v
+	}
+	p.mu.Unlock()
+	m["online"], m["site"], m["gateway"], m["since"] = true, p.opts.Site, p.opts.Gateway, p.since
+	if p.opts.Version != "" {
+		m["version"] = p.opts.Version
+	}
+	st, err := json.Marshal(m)
+	if err != nil {
+		p.log.Error("mqtt: state not encodable", "err", err)
+		return true
+	}
 	tok := p.client.Publish(p.topics.State(), 1, true, st)
 	if !waitToken(ctx, tok, p.opts.PublishTimeout) {
-		p.log.Warn("mqtt: online state not published", "err", tokenErr(tok))
+		p.log.Warn("mqtt: state not published", "err", tokenErr(tok))
 		return false
 	}
 	return true

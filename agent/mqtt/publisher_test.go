@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -140,6 +141,23 @@ func TestTelemetryStateAndAlerts(t *testing.T) {
 	}
 	if tm.Points["battery.voltage"].Float() != 53.12 || !math.IsNaN(tm.Points["battery.module.3.temperature"].Float()) {
 		t.Errorf("decoded %+v", tm)
+	}
+
+	if err := p.SetStatus(map[string]any{"devices": map[string]any{"bms-1": map[string]any{"polls": 3, "stale": false}}, "online": false}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "state with status", func() bool { return strings.Contains(rec.last(top.State()), `"devices"`) })
+	var st2 struct {
+		Online  bool `json:"online"`
+		Devices map[string]struct {
+			Polls int `json:"polls"`
+		} `json:"devices"`
+	}
+	if err := json.Unmarshal([]byte(rec.last(top.State())), &st2); err != nil || !st2.Online || st2.Devices["bms-1"].Polls != 3 {
+		t.Errorf("state with status %s: %v", rec.last(top.State()), err)
+	}
+	if err := p.SetStatus([]int{1}); err == nil {
+		t.Error("a status that is not an object accepted")
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -39,6 +39,7 @@ func runCmd(ctx context.Context, e *env, args []string) error {
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	format := fs.String("log-format", "text", "log format: text or json")
 	statsEvery := fs.Duration("stats", time.Minute, "log per-device poll stats this often (0: only at exit)")
+	statusEvery := fs.Duration("status", 10*time.Second, "publish per-device health in the state message this often (0: never)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -93,6 +94,7 @@ func runCmd(ctx context.Context, e *env, args []string) error {
 	var aux sync.WaitGroup
 	aux.Go(func() { stage.tick(runCtx, time.Second) })
 	aux.Go(func() { logStats(runCtx, log, sched, pub, *statsEvery) })
+	aux.Go(func() { publishStatus(runCtx, log, sched, pub, *statusEvery) })
 
 	_ = sched.Run(ctx) // returns when ctx is done and the polls in flight have returned
 	stopAux()
@@ -376,6 +378,45 @@ func logStats(ctx context.Context, log *slog.Logger, sched *poll.Scheduler, pub 
 			return
 		case <-t.C:
 			logStatsOnce(log, sched, pub)
+		}
+	}
+}
+
+// deviceHealth is one device's entry in the state message.
+type deviceHealth struct {
+	Polls               uint64  `json:"polls"`
+	Errors              uint64  `json:"errors"`
+	Partial             uint64  `json:"partial,omitempty"`
+	ConsecutiveFailures int     `json:"consecutive_failures"`
+	Stale               bool    `json:"stale"`
+	LastPollMS          float64 `json:"last_poll_ms"`
+	LastError           string  `json:"last_error,omitempty"`
+}
+
+// publishStatus puts every device's health into the retained state
+// message, {"online":true,...,"devices":{"bms-1":{"polls":...}}}, every
+// interval.
+func publishStatus(ctx context.Context, log *slog.Logger, sched *poll.Scheduler, pub *mqtt.Publisher, every time.Duration) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		devs := map[string]deviceHealth{}
+		for _, st := range sched.Stats() {
+			devs[st.Device] = deviceHealth{
+				Polls: st.Polls, Errors: st.Errors, Partial: st.Partial, ConsecutiveFailures: st.ConsecutiveFailures,
+				Stale: st.Stale, LastPollMS: float64(st.LastDuration.Microseconds()) / 1000, LastError: st.LastError,
+			}
+		}
+		if err := pub.SetStatus(map[string]any{"devices": devs}); err != nil {
+			log.Error("status not published", "err", err)
 		}
 	}
 }
