@@ -201,6 +201,17 @@ func (t *Tracker) Apply(c command.Command) error {
 	return nil
 }
 
+// ApplySigned verifies an operator command with v (signature, trusted key,
+// sequence, age) and applies it. The verified command is returned even
+// when applying it fails, for logging.
+func (t *Tracker) ApplySigned(v *command.Verifier, data []byte, now time.Time) (command.Command, error) {
+	c, err := v.Verify(data, now)
+	if err != nil {
+		return c, fmt.Errorf("alert: operator command: %w", err)
+	}
+	return c, t.Apply(c)
+}
+
 // Active returns the active alerts, most severe first, then oldest first.
 func (t *Tracker) Active() []Active {
 	out := make([]Active, 0, len(t.active))

@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -160,5 +161,30 @@ func TestApplyAndActiveJSON(t *testing.T) {
 	}
 	if ups := tr.Observe(ev(70, "a", "battery.module.1", "critical", "cleared")); len(ups) != 1 || ups[0].Event.State != "cleared" {
 		t.Errorf("no hold: %+v", ups)
+	}
+}
+
+func TestApplySigned(t *testing.T) {
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	signer, _ := command.NewSigner(key, "dc-1", "console-1", "")
+	v, _ := command.NewVerifier(command.VerifierOptions{Keys: []ed25519.PublicKey{signer.PublicKey()}})
+	tr := New(Options{})
+	tr.Observe(ev(0, "a", "battery.module.1", "critical", "raised"))
+	wire, _, err := signer.Sign(command.Command{Action: command.ActionAcknowledge, Reason: command.Reason{ID: "a"}}, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.ApplySigned(v, wire, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if m := tr.Active()[0].Acknowledged; m == nil || m.By != "console-1" {
+		t.Fatalf("acknowledged %+v", m)
+	}
+	if _, err := tr.ApplySigned(v, wire, t0.Add(time.Minute)); !errors.Is(err, command.ErrReplay) {
+		t.Errorf("replayed acknowledge: %v", err)
+	}
+	tampered := []byte(strings.Replace(string(wire), `"id":"a"`, `"id":"b"`, 1))
+	if _, err := tr.ApplySigned(v, tampered, t0.Add(time.Minute)); !errors.Is(err, command.ErrBadSignature) {
+		t.Errorf("tampered acknowledge: %v", err)
 	}
 }

@@ -10,6 +10,13 @@ func ShedTopic(site, group string) string { return "emberwatch/v1/" + site + "/s
 // emberwatch/v1/<site>/ack/<host>.
 func AckTopic(site, host string) string { return "emberwatch/v1/" + site + "/ack/" + host }
 
+// OperatorTopic is where an operator console sends signed operator
+// commands (acknowledge, silence, unsilence, cancel, clear-fsd) to a
+// gateway: emberwatch/v1/<site>/<gateway>/command.
+func OperatorTopic(site, gateway string) string {
+	return "emberwatch/v1/" + site + "/" + gateway + "/command"
+}
+
 // AckWildcard subscribes to the acknowledgements of every host of a site.
 func AckWildcard(site string) string { return "emberwatch/v1/" + site + "/ack/+" }
 

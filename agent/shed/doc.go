@@ -15,7 +15,7 @@
 //	    - name: rack-a                  # a group may include others
 //	      include: [rack-a-web, rack-a-db]
 //	  tiers:                            # shed in this order, non-critical first
-//	    - {name: web, groups: [rack-a-web], deadline: 90s}
+//	    - {name: web, groups: [rack-a-web], deadline: 90s, overlap: true}
 //	    - {name: db, groups: [rack-a-db], deadline: 180s}
 //	  rules:
 //	    - {kind: thermal_runaway, level: critical, device: bms-1, subject: battery.string.2, tiers: [web, db]}
@@ -39,7 +39,9 @@
 //  2. When every host of the tier has acknowledged shutting-down and gone
 //     offline (a host already offline when the tier began counts as down),
 //     or the tier's deadline has passed, OutletsOff: the tier's outlets.
-//  3. The next wanted tier.
+//  3. The next wanted tier. With overlap: true on a tier, the next tier
+//     begins as soon as every host of this one has acknowledged
+//     shutting-down; its outlets still wait for this tier's.
 //
 // Shedding is a latch: an alert that clears does not stop it; only an
 // operator's Cancel does (cancel commands go to tiers not yet powered off).

@@ -247,73 +247,110 @@ func (e *Engine) down(ts *tierState, host string) bool {
 func (e *Engine) advance(now time.Time) []Action {
 	var out []Action
 	for {
-		// The tier being shed, if any: at most one is commanded at a time.
-		cur := -1
-		for k, ts := range e.tiers {
-			if ts.state == TierSent {
-				cur = k
-				break
-			}
-		}
-		if cur >= 0 {
-			ts := e.tiers[cur]
-			all := true
-			for _, h := range ts.hosts {
-				if !e.down(ts, h) {
-					all = false
-					break
-				}
-			}
-			var why string
-			switch {
-			case all:
-				why = "hosts down"
-			case !now.Before(ts.deadline):
-				why = "deadline"
-			default:
-				return out
-			}
-			ts.state, ts.since, ts.why = TierOff, now, why
-			if len(ts.outlets) > 0 {
-				out = append(out, Action{Kind: OutletsOff, Tier: cur + 1, TierName: e.plan.Tiers[cur].Name,
-					Outlets: slices.Clone(ts.outlets), Why: why})
+		if a, ok := e.switchOff(now); ok {
+			if len(a.Outlets) > 0 {
+				out = append(out, a)
 			}
 			continue
 		}
-		next := -1
-		for k, ts := range e.tiers {
-			if ts.state == TierWanted {
-				next = k
-				break
-			}
-		}
-		if next < 0 {
+		sends, ok := e.start(now)
+		if !ok {
 			return out
 		}
-		ts := e.tiers[next]
-		ts.state, ts.since, ts.deadline = TierSent, now, now.Add(e.plan.Tiers[next].Deadline)
-		ts.acked, ts.downAtSent = map[string]bool{}, map[string]bool{}
-		for _, h := range ts.hosts {
-			if hs := e.hosts[h]; hs != nil && hs.status == command.AckOffline {
-				ts.downAtSent[h] = true
-			}
-		}
-		for _, g := range ts.groups {
-			out = append(out, Action{Kind: Send, Tier: next + 1, TierName: e.plan.Tiers[next].Name, Group: g, Why: ts.why,
-				Command: command.Command{Group: g, Tier: next + 1, Action: command.ActionShutdown, Reason: ts.reason}})
-		}
+		out = append(out, sends...)
 	}
 }
 
-// NextDeadline returns the deadline of the commanded tier, if any, so the
-// caller knows when to Tick.
-func (e *Engine) NextDeadline() (time.Time, bool) {
-	for _, ts := range e.tiers {
-		if ts.state == TierSent {
-			return ts.deadline, true
+// switchOff ends the first commanded tier whose hosts are down or whose
+// deadline has passed, provided no earlier tier is still commanded (so
+// outlets go off in tier order).
+func (e *Engine) switchOff(now time.Time) (Action, bool) {
+	for k, ts := range e.tiers {
+		if ts.state != TierSent {
+			continue
+		}
+		var why string
+		switch {
+		case e.allDown(ts):
+			why = "hosts down"
+		case !now.Before(ts.deadline):
+			why = "deadline"
+		default:
+			return Action{}, false // the earliest commanded tier holds the rest
+		}
+		ts.state, ts.since, ts.why = TierOff, now, why
+		return Action{Kind: OutletsOff, Tier: k + 1, TierName: e.plan.Tiers[k].Name, Outlets: slices.Clone(ts.outlets), Why: why}, true
+	}
+	return Action{}, false
+}
+
+// start commands the first wanted tier when every commanded tier lets the
+// next one begin: none is commanded, or each has overlap set and all its
+// hosts have acknowledged shutting-down (or were down already), or its
+// deadline has passed.
+func (e *Engine) start(now time.Time) ([]Action, bool) {
+	next := -1
+	for k, ts := range e.tiers {
+		if ts.state == TierWanted {
+			next = k
+			break
 		}
 	}
-	return time.Time{}, false
+	if next < 0 {
+		return nil, false
+	}
+	for k, ts := range e.tiers {
+		if ts.state != TierSent {
+			continue
+		}
+		if !e.plan.Tiers[k].Overlap || !e.allAcked(ts) && now.Before(ts.deadline) {
+			return nil, false
+		}
+	}
+	ts := e.tiers[next]
+	ts.state, ts.since, ts.deadline = TierSent, now, now.Add(e.plan.Tiers[next].Deadline)
+	ts.acked, ts.downAtSent = map[string]bool{}, map[string]bool{}
+	for _, h := range ts.hosts {
+		if hs := e.hosts[h]; hs != nil && hs.status == command.AckOffline {
+			ts.downAtSent[h] = true
+		}
+	}
+	var out []Action
+	for _, g := range ts.groups {
+		out = append(out, Action{Kind: Send, Tier: next + 1, TierName: e.plan.Tiers[next].Name, Group: g, Why: ts.why,
+			Command: command.Command{Group: g, Tier: next + 1, Action: command.ActionShutdown, Reason: ts.reason}})
+	}
+	return out, true
+}
+
+func (e *Engine) allDown(ts *tierState) bool {
+	for _, h := range ts.hosts {
+		if !e.down(ts, h) {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Engine) allAcked(ts *tierState) bool {
+	for _, h := range ts.hosts {
+		if !ts.acked[h] && !ts.downAtSent[h] {
+			return false
+		}
+	}
+	return true
+}
+
+// NextDeadline returns the earliest deadline of the commanded tiers, if
+// any, so the caller knows when to Tick.
+func (e *Engine) NextDeadline() (time.Time, bool) {
+	var d time.Time
+	for _, ts := range e.tiers {
+		if ts.state == TierSent && (d.IsZero() || ts.deadline.Before(d)) {
+			d = ts.deadline
+		}
+	}
+	return d, !d.IsZero()
 }
 
 // Status returns the state of every tier.

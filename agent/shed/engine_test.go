@@ -2,6 +2,7 @@ package shed
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -195,5 +196,95 @@ func TestStatus(t *testing.T) {
 	}
 	if d, ok := e.NextDeadline(); !ok || !d.Equal(t0.Add(90*time.Second)) {
 		t.Errorf("next deadline %v %v", d, ok)
+	}
+}
+
+// simulateRoom sheds a room of three tiers whose hosts acknowledge one
+// second after their command and go offline stop seconds after it, in
+// simulated time from the critical alert at t0, and returns when the last
+// outlet went off and the order outlets went off in.
+func simulateRoom(t *testing.T, overlap bool, stop map[string]time.Duration) (time.Duration, string) {
+	t.Helper()
+	ov := "false"
+	if overlap {
+		ov = "true"
+	}
+	p, err := ParsePlan("room.yaml", []byte(`
+groups:
+  - {name: dev, hosts: [dev-1, dev-2], outlets: [{pdu: pdu-a, outlets: [1]}]}
+  - {name: web, hosts: [web-1, web-2, web-3], outlets: [{pdu: pdu-a, outlets: [2]}]}
+  - {name: db, hosts: [db-1], outlets: [{pdu: pdu-b, outlets: [1]}]}
+tiers:
+  - {name: t1, groups: [dev], deadline: 120s, overlap: `+ov+`}
+  - {name: t2, groups: [web], deadline: 120s, overlap: `+ov+`}
+  - {name: t3, groups: [db], deadline: 120s}
+rules:
+  - {kind: thermal_runaway, level: critical, tiers: [t1, t2, t3]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewEngine(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type event struct {
+		at  time.Duration
+		ack command.Ack
+	}
+	var queue []event
+	var order []string
+	var last time.Duration
+	handle := func(now time.Duration, as []Action) {
+		for _, a := range as {
+			switch a.Kind {
+			case Send:
+				for _, h := range p.Groups[slices.IndexFunc(p.Groups, func(g Group) bool { return g.Name == a.Group })].Hosts {
+					queue = append(queue, event{now + time.Second, ack(h, command.AckShuttingDown)}, event{now + stop[h], ack(h, command.AckOffline)})
+				}
+			case OutletsOff:
+				order = append(order, a.TierName)
+				last = now
+			}
+		}
+	}
+	handle(0, e.Alert(critical("bms-1", "battery.module.1"), t0))
+	for now := time.Duration(0); now <= 10*time.Minute; now += 100 * time.Millisecond {
+		due := queue
+		queue = nil
+		for _, ev := range due {
+			if ev.at <= now {
+				handle(now, e.Ack(ev.ack, t0.Add(now)))
+			} else {
+				queue = append(queue, ev)
+			}
+		}
+		handle(now, e.Tick(t0.Add(now)))
+	}
+	return last, strings.Join(order, ",")
+}
+
+// TestRoomShedTime is acceptance 5 of the shed issue in simulated time:
+// hosts that take 60 s to stop, three tiers; with overlap the room is dark
+// in about one host shutdown, without it in three.
+func TestRoomShedTime(t *testing.T) {
+	stop := map[string]time.Duration{"dev-1": 60 * time.Second, "dev-2": 60 * time.Second, "web-1": 60 * time.Second,
+		"web-2": 60 * time.Second, "web-3": 60 * time.Second, "db-1": 60 * time.Second}
+	took, order := simulateRoom(t, true, stop)
+	if order != "t1,t2,t3" || took > 150*time.Second {
+		t.Errorf("overlapping tiers: outlets %s, last off after %v (goal under 150s)", order, took)
+	}
+	t.Logf("overlapping tiers: every host down and outlet off %v after the alert", took)
+	seq, order := simulateRoom(t, false, stop)
+	if order != "t1,t2,t3" || seq < 3*60*time.Second {
+		t.Errorf("sequential tiers: outlets %s after %v", order, seq)
+	}
+	t.Logf("sequential tiers: %v", seq)
+
+	// A fast later tier still waits for the earlier tier's outlets.
+	stop["db-1"] = 5 * time.Second
+	_, order = simulateRoom(t, true, stop)
+	if order != "t1,t2,t3" {
+		t.Errorf("outlets went off in order %s", order)
 	}
 }
