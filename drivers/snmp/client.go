@@ -90,6 +90,11 @@ type Client struct {
 // ErrConfig marks a Config that cannot work.
 var ErrConfig = errors.New("snmp: bad configuration")
 
+// ErrAuth marks an SNMPv3 request the agent refused or answered in a way
+// that does not authenticate: an unknown user, a wrong authentication key
+// or protocol.
+var ErrAuth = errors.New("SNMPv3 authentication failed (unknown user, or wrong auth key or protocol)")
+
 // Dial checks cfg and opens the UDP socket of a Client. Nothing is sent.
 func Dial(cfg Config) (*Client, error) {
 	g, err := gosnmpFor(cfg)
@@ -332,11 +337,17 @@ func (c *Client) send(ctx context.Context, retries int, f func() (*gosnmp.SnmpPa
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		if isAuthError(err) {
+			return nil, fmt.Errorf("%w: %v", ErrAuth, err)
+		}
 		if !isTimeout(err) {
 			return nil, err
 		}
 		c.timeouts.Add(1)
 		if attempt >= retries {
+			if c.g.Version == gosnmp.Version3 && c.g.MsgFlags&gosnmp.AuthPriv == gosnmp.AuthPriv {
+				return nil, fmt.Errorf("no answer after %d tries (with SNMPv3 authPriv, a wrong privacy key or protocol also looks like this): %w", attempt+1, err)
+			}
 			return nil, fmt.Errorf("no answer after %d tries: %w", attempt+1, err)
 		}
 		c.log.Debug("snmp retry", "agent", c.name, "attempt", attempt+1, "err", err)
@@ -345,6 +356,14 @@ func (c *Client) send(ctx context.Context, retries int, f func() (*gosnmp.SnmpPa
 		}
 		wait *= 2
 	}
+}
+
+func isAuthError(err error) bool {
+	if errors.Is(err, gosnmp.ErrWrongDigest) || errors.Is(err, gosnmp.ErrUnknownUsername) ||
+		errors.Is(err, gosnmp.ErrUnknownSecurityLevel) || errors.Is(err, gosnmp.ErrDecryption) {
+		return true
+	}
+	return strings.Contains(err.Error(), "not authentic")
 }
 
 func isTimeout(err error) bool {
