@@ -1,11 +1,15 @@
 package shed
 
 import (
+	"bufio"
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +19,7 @@ import (
 	"github.com/emberwatch/emberwatch/agent/command"
 	"github.com/emberwatch/emberwatch/agent/detect"
 	"github.com/emberwatch/emberwatch/agent/host"
+	"github.com/emberwatch/emberwatch/agent/nutd"
 	"github.com/emberwatch/emberwatch/agent/trace"
 	"github.com/emberwatch/emberwatch/testbench/scenario"
 )
@@ -92,7 +97,7 @@ func firstCritical(t testing.TB) []alert.Update {
 // order, none before its hosts are down or its tier's deadline passed.
 // web-1 and web-2 stop quickly; db-1 takes longer than its tier's
 // deadline, so both ways of ending a tier are exercised.
-func runChain(t *testing.T, url string) {
+func runChain(t *testing.T, url string) *nutd.Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	plan, err := ParsePlan("plan.yaml", []byte(`
@@ -127,6 +132,8 @@ rules:
 		return cp
 	}
 	pdu := &fakePDU{on: map[Outlet]bool{}, seen: seen}
+	nut := nutd.New(nutd.Options{Logger: quiet()})
+	nut.Update("bms-1", "Rack A battery string", map[string]string{"ups.status": "OL", "battery.charge": "100"})
 	var sent sync.Map // tier -> time the commands went out
 	fwd := make(chan command.Ack, 64)
 	link, err := Dial(ctx, LinkOptions{Broker: url, Site: "dc-1", Gateway: "gw-1", Logger: quiet(), OnAck: func(a command.Ack) {
@@ -141,6 +148,7 @@ rules:
 	defer link.Close()
 	ctl, err := NewController(eng, ControllerOptions{Site: "dc-1", Signer: signer, Publisher: link, Switch: pdu, Logger: quiet(),
 		StatusTopic: "emberwatch/v1/dc-1/gw-1/shed",
+		OnFSD:       nut.SetFSD,
 		OnOutcome: func(o Outcome) {
 			if o.Error != "" {
 				t.Errorf("outcome %+v", o)
@@ -239,6 +247,7 @@ rules:
 		t.Errorf("tiers ended %q, %q; want hosts down, deadline", st[0].Why, st[1].Why)
 	}
 	t.Logf("critical alert to last outlet off: %v", elapsed.Round(time.Millisecond))
+	return nut
 }
 
 func contains(s []string, v string) bool {
@@ -250,4 +259,33 @@ func contains(s []string, v string) bool {
 	return false
 }
 
-func TestChainEmbeddedBroker(t *testing.T) { runChain(t, startBroker(t)) }
+func TestChainEmbeddedBroker(t *testing.T) {
+	nut := runChain(t, startBroker(t))
+	addr := serveNUT(t, nut)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprint(c, "GET VAR bms-1 ups.status\nGET VAR rack-a-db ups.status\n")
+	r := bufio.NewReader(c)
+	for _, want := range []string{`VAR bms-1 ups.status "FSD OL"`, "ERR UNKNOWN-UPS"} {
+		if l, _ := r.ReadString('\n'); strings.TrimSpace(l) != want {
+			t.Errorf("NUT after the shed: %q, want %q", l, want)
+		}
+	}
+}
+
+// serveNUT serves nut on 127.0.0.1:0 until the test ends.
+func serveNUT(t *testing.T, nut *nutd.Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() { _ = nut.Serve(ctx, ln) }()
+	return ln.Addr().String()
+}
