@@ -59,8 +59,9 @@ type Options struct {
 type Stats struct {
 	// Connected is true while the connection to the broker is up.
 	Connected bool
-	// Connects counts successful connections, Lost the connections lost.
-	Connects, Lost uint64
+	// Connects counts successful connections, Lost the connections lost,
+	// ConnectFailures the connection attempts that failed.
+	Connects, Lost, ConnectFailures uint64
 	// TelemetrySent and AlertsSent count messages handed to the broker
 	// (acknowledged, for QoS 1).
 	TelemetrySent, AlertsSent uint64
@@ -96,6 +97,8 @@ type Publisher struct {
 	restate   bool // the state message must be sent again (status changed)
 	since     time.Time
 	stats     Stats
+	lastWarn  time.Time // of a failed connection attempt
+	unwarned  int
 	seq       uint64
 
 	wake      chan struct{} // a message was queued
@@ -163,11 +166,17 @@ func New(opts Options) (*Publisher, error) {
 			p.mu.Lock()
 			p.stats.Connects++
 			p.stats.Connected = true
+			p.lastWarn, p.unwarned = time.Time{}, 0
 			p.mu.Unlock()
 			p.log.Info("mqtt connected")
 			select {
 			case p.connected <- struct{}{}:
 			default:
+			}
+		}).
+		SetConnectionNotificationHandler(func(_ paho.Client, n paho.ConnectionNotification) {
+			if f, ok := n.(paho.ConnectionNotificationFailed); ok { // once per attempt
+				p.connectFailed(f.Reason)
 			}
 		}).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
@@ -320,6 +329,23 @@ func (p *Publisher) Close(ctx context.Context) error {
 	p.client.Disconnect(250)
 	p.log.Info("mqtt disconnected")
 	return err
+}
+
+// connectFailed counts a failed connection attempt and logs the first,
+// then at most one a minute with the count of the others.
+func (p *Publisher) connectFailed(err error) {
+	p.mu.Lock()
+	p.stats.ConnectFailures++
+	now := time.Now()
+	if !p.lastWarn.IsZero() && now.Sub(p.lastWarn) < time.Minute {
+		p.unwarned++
+		p.mu.Unlock()
+		return
+	}
+	n := p.unwarned
+	p.lastWarn, p.unwarned = now, 0
+	p.mu.Unlock()
+	p.log.Warn("mqtt connection attempt failed; retrying with backoff", "err", err, "unlogged", n)
 }
 
 func (p *Publisher) poke() {

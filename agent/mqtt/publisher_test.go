@@ -261,6 +261,7 @@ func TestBrokerAwayWillAndReconnect(t *testing.T) {
 		t.Errorf("stats with the broker away: %+v", s)
 	}
 
+	waitFor(t, "failed connection attempts counted", func() bool { return p.Stats().ConnectFailures > 0 })
 	px.Set(true)
 	waitFor(t, "queued alert", func() bool { return rec.last(top.Alert("bms-1")) == `{"id":"a1"}` })
 	waitFor(t, "queued telemetry", func() bool { return len(rec.get(top.Telemetry("bms-1"))) == 1000 })

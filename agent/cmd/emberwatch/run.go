@@ -201,7 +201,7 @@ func openDevice(d config.Device, tr *transports, profiles *siteProfiles, log *sl
 			return nil, fmt.Errorf("modbus profile %q not loaded", d.Profile)
 		}
 		return modbus.NewDevice(d.Name, byte(d.Unit), p, client, modbus.Options{
-			Timeout: d.Timeout.D(), Retries: retries, Logger: dlog,
+			Timeout: d.Timeout.D(), Retries: retries, Logger: log, // the driver names the device
 		}), nil
 	case "snmp":
 		scfg, urlProfile, err := snmp.ParseURL(d.Address)
@@ -430,7 +430,7 @@ func logStatsOnce(log *slog.Logger, sched *poll.Scheduler, pub *mqtt.Publisher) 
 			"last_error", strings.TrimSpace(st.LastError))
 	}
 	ps := pub.Stats()
-	log.Info("mqtt stats", "connected", ps.Connected, "connects", ps.Connects, "lost", ps.Lost,
+	log.Info("mqtt stats", "connected", ps.Connected, "connects", ps.Connects, "lost", ps.Lost, "connect_failures", ps.ConnectFailures,
 		"telemetry_sent", ps.TelemetrySent, "telemetry_dropped", ps.TelemetryDropped,
 		"alerts_sent", ps.AlertsSent, "queued", ps.TelemetryQueued+ps.AlertsQueued)
 }
