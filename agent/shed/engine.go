@@ -234,6 +234,21 @@ func (e *Engine) Cancel(now time.Time, why string) []Action {
 	return out
 }
 
+// Reset returns tiers that are off or cancelled to idle, after an operator
+// has restored the room: their groups lose FSD and a new alert can shed
+// them again. Commanded and wanted tiers are left alone (Cancel them
+// first). It returns the tiers reset, by name.
+func (e *Engine) Reset(now time.Time, why string) []string {
+	var names []string
+	for k, ts := range e.tiers {
+		if ts.state == TierOff || ts.state == TierCanceled {
+			ts.state, ts.since, ts.why = TierIdle, now, why
+			names = append(names, e.plan.Tiers[k].Name)
+		}
+	}
+	return names
+}
+
 // down reports whether host counts as down for tier ts.
 func (e *Engine) down(ts *tierState, host string) bool {
 	hs := e.hosts[host]

@@ -110,14 +110,14 @@ func NewController(eng *Engine, opts ControllerOptions) (*Controller, error) {
 func (c *Controller) Alert(ctx context.Context, ev detect.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.do(ctx, c.eng.Alert(ev, c.opts.Now()))
+	c.do(ctx, c.eng.Alert(ev, c.opts.Now()), false)
 }
 
 // Ack feeds a host acknowledgement.
 func (c *Controller) Ack(ctx context.Context, a command.Ack) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.do(ctx, c.eng.Ack(a, c.opts.Now()))
+	c.do(ctx, c.eng.Ack(a, c.opts.Now()), false)
 }
 
 // Enqueue hands an acknowledgement to Run without blocking (for MQTT
@@ -135,14 +135,43 @@ func (c *Controller) Enqueue(a command.Ack) {
 func (c *Controller) Tick(ctx context.Context) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.do(ctx, c.eng.Tick(c.opts.Now()))
+	c.do(ctx, c.eng.Tick(c.opts.Now()), false)
 }
 
 // Cancel withdraws shedding (an operator's verified command).
 func (c *Controller) Cancel(ctx context.Context, why string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.do(ctx, c.eng.Cancel(c.opts.Now(), why))
+	c.do(ctx, c.eng.Cancel(c.opts.Now(), why), true)
+}
+
+// Operator carries out a verified operator command: cancel withdraws
+// shedding, clear-fsd cancels it and returns every tier to idle (clearing
+// the FSD flags). Other actions are errors.
+func (c *Controller) Operator(ctx context.Context, cmd command.Command) error {
+	why := fmt.Sprintf("%s by %s seq %d", cmd.Action, cmd.Gateway, cmd.Seq)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch cmd.Action {
+	case command.ActionCancel:
+		c.do(ctx, c.eng.Cancel(c.opts.Now(), why), true)
+	case command.ActionClearFSD:
+		acts := c.eng.Cancel(c.opts.Now(), why)
+		c.eng.Reset(c.opts.Now(), why)
+		c.do(ctx, acts, true)
+	default:
+		return fmt.Errorf("shed: operator action %q is not cancel or clear-fsd", cmd.Action)
+	}
+	c.log.Warn("shed: operator command", "action", cmd.Action, "by", cmd.Gateway, "seq", cmd.Seq)
+	return nil
+}
+
+// StatusMessage is the retained message on ControllerOptions.StatusTopic.
+type StatusMessage struct {
+	// Tiers is the state of every tier.
+	Tiers []TierStatus `json:"tiers"`
+	// FSD are the names carrying the NUT forced-shutdown flag.
+	FSD []string `json:"fsd"`
 }
 
 // Status returns the engine's tier status.
@@ -172,9 +201,10 @@ func (c *Controller) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// do carries out actions in order; c.mu is held.
-func (c *Controller) do(ctx context.Context, actions []Action) {
-	if len(actions) == 0 {
+// do carries out actions in order, then publishes the status and FSD
+// set when anything happened (or changed is set); c.mu is held.
+func (c *Controller) do(ctx context.Context, actions []Action, changed bool) {
+	if len(actions) == 0 && !changed {
 		return
 	}
 	for _, a := range actions {
@@ -203,7 +233,7 @@ func (c *Controller) do(ctx context.Context, actions []Action) {
 		}
 	}
 	if c.opts.StatusTopic != "" {
-		if b, err := json.Marshal(c.eng.Status()); err == nil {
+		if b, err := json.Marshal(StatusMessage{Tiers: c.eng.Status(), FSD: append([]string{}, c.eng.FSD()...)}); err == nil {
 			if err := c.opts.Publisher.Publish(ctx, c.opts.StatusTopic, b, true); err != nil {
 				c.log.Warn("shed status not published", "err", err)
 			}
