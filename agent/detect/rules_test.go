@@ -1,0 +1,179 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"testing"
+	"time"
+)
+
+// feed runs a generated stream of polls through a detector: every period
+// until dur, poll(t) returns the samples of that poll.
+func feed(cfg Config, dur, period time.Duration, poll func(t time.Duration) []Sample) []Event {
+	d := New(cfg)
+	var evs []Event
+	for t := time.Duration(0); t <= dur; t += period {
+		for _, s := range poll(t) {
+			for _, e := range d.Observe(s) {
+				evs = append(evs, e)
+			}
+		}
+	}
+	return evs
+}
+
+var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
+func modules(t time.Duration, n int, temp func(m int) float64) []Sample {
+	var out []Sample
+	for m := 1; m <= n; m++ {
+		out = append(out, Sample{t0.Add(t), "bms-1", fmt.Sprintf("battery.module.%d.temperature", m), temp(m)})
+	}
+	return out
+}
+
+func first(evs []Event, kind, level string) *Event {
+	for i := range evs {
+		if evs[i].Kind == kind && (level == "" || evs[i].Level == level) && evs[i].State != StateCleared {
+			return &evs[i]
+		}
+	}
+	return nil
+}
+
+func TestRules(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		dur    time.Duration
+		period time.Duration
+		poll   func(t time.Duration) []Sample
+		check  func(t *testing.T, evs []Event)
+	}{
+		{"GB 38031 fast rise with a voltage drop is critical within 5 s", 20 * time.Minute, time.Second,
+			func(t time.Duration) []Sample {
+				start := 15 * time.Minute
+				out := modules(t, 6, func(m int) float64 {
+					if m == 3 && t > start {
+						return 30 + 1.5*(t-start).Seconds()
+					}
+					return 30
+				})
+				v := 52.0
+				if t > start {
+					v = 46
+				}
+				for m := 1; m <= 6; m++ {
+					vv := 52.0
+					if m == 3 {
+						vv = v
+					}
+					out = append(out, Sample{t0.Add(t), "bms-1", fmt.Sprintf("battery.module.%d.voltage", m), vv})
+				}
+				return out
+			},
+			func(t *testing.T, evs []Event) {
+				e := first(evs, KindThermalRunaway, LevelCritical)
+				if e == nil {
+					t.Fatal("no critical thermal_runaway")
+				}
+				if lag := e.Time.Sub(t0.Add(15 * time.Minute)); lag > 5*time.Second || e.Subject != "battery.module.3" {
+					t.Errorf("critical on %s %v after the rise began, want module 3 within 5 s", e.Subject, lag)
+				}
+			}},
+		{"comms lost and back", 30 * time.Minute, 10 * time.Second,
+			func(t time.Duration) []Sample {
+				if t > 10*time.Minute && t < 15*time.Minute {
+					return []Sample{{t0.Add(t), "env-1", "ambient.temperature", 23}}
+				}
+				return append(modules(t, 4, func(int) float64 { return 25 }), Sample{t0.Add(t), "env-1", "ambient.temperature", 23})
+			},
+			func(t *testing.T, evs []Event) {
+				var raised, cleared bool
+				for _, e := range evs {
+					if e.Kind == KindCommsLost && e.Device == "bms-1" {
+						raised = raised || e.State == StateRaised
+						cleared = cleared || e.State == StateCleared
+					}
+					if e.Kind == KindThermalRunaway {
+						t.Errorf("thermal_runaway on comms loss: %s", e.Message)
+					}
+				}
+				if !raised || !cleared {
+					t.Errorf("comms_lost raised %v, cleared %v; want both", raised, cleared)
+				}
+			}},
+		{"stuck sensor while its neighbours warm", 3 * time.Hour, 10 * time.Second,
+			func(t time.Duration) []Sample {
+				return modules(t, 6, func(m int) float64 {
+					if m == 4 {
+						return 24
+					}
+					return math.Round((24+3*t.Hours())*10) / 10
+				})
+			},
+			func(t *testing.T, evs []Event) {
+				if e := first(evs, KindSensorFault, ""); e == nil || e.Subject != "battery.module.4.temperature" {
+					t.Errorf("no sensor_fault for the stuck module 4: %+v", e)
+				}
+				if e := first(evs, KindThermalRunaway, LevelWarning); e != nil {
+					t.Errorf("thermal_runaway on a stuck sensor: %s", e.Message)
+				}
+			}},
+		{"off-gas rise", time.Hour, 10 * time.Second,
+			func(t time.Duration) []Sample {
+				h2 := 1.0
+				if t > 30*time.Minute {
+					h2 = 1 + 10*(t-30*time.Minute).Minutes()
+				}
+				return append(modules(t, 4, func(int) float64 { return 25 }), Sample{t0.Add(t), "gas-1", "gas.h2", h2})
+			},
+			func(t *testing.T, evs []Event) {
+				if e := first(evs, KindOffgas, LevelWarning); e == nil || e.Subject != "gas.h2" {
+					t.Errorf("no offgas warning on gas.h2: %+v", e)
+				}
+			}},
+		{"open circuit", 10 * time.Minute, 5 * time.Second,
+			func(t time.Duration) []Sample {
+				return modules(t, 4, func(m int) float64 {
+					if m == 2 && t > 5*time.Minute {
+						return math.NaN()
+					}
+					return 25
+				})
+			},
+			func(t *testing.T, evs []Event) {
+				if e := first(evs, KindSensorFault, LevelWarning); e == nil || e.Subject != "battery.module.2.temperature" {
+					t.Errorf("no sensor_fault warning for the open module 2 sensor: %+v", e)
+				}
+			}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			evs := feed(DefaultConfig(), c.dur, c.period, c.poll)
+			for _, e := range evs {
+				t.Logf("%s %s %s %s %s %s", e.Time.Format(time.TimeOnly), e.Subject, e.Kind, e.Level, e.State, e.Message)
+			}
+			c.check(t, evs)
+		})
+	}
+}
+
+func TestEventJSON(t *testing.T) {
+	evs := feed(DefaultConfig(), 10*time.Minute, 500*time.Millisecond, func(t time.Duration) []Sample {
+		return modules(t, 4, func(m int) float64 {
+			if m == 2 && t > 5*time.Minute {
+				return math.NaN()
+			}
+			return 25
+		})
+	})
+	if len(evs) == 0 {
+		t.Fatal("no event")
+	}
+	b, err := evs[0].Time.MarshalJSON()
+	if err != nil || string(b) != `"2026-03-01T00:05:01Z"` {
+		t.Errorf("time = %s (%v)", b, err)
+	}
+	if evs[0].ID == "" || len(evs[0].ID) != 16 {
+		t.Errorf("id = %q", evs[0].ID)
+	}
+}
