@@ -254,3 +254,39 @@ func canonOrNil(b []byte) []byte {
 	c, _ := Canonical(b, "")
 	return c
 }
+
+func TestConfig(t *testing.T) {
+	dir := t.TempDir()
+	gw, op := filepath.Join(dir, "gw"), filepath.Join(dir, "op")
+	if _, err := GenerateKeyFiles(gw, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := GenerateKeyFiles(op, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := Config{Key: gw + ".key", OperatorKeys: []string{op + ".pub"}}
+	s, err := c.Signer("dc-1", "gw-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opKey, _ := LoadPrivateKey(op + ".key")
+	opSigner, _ := NewSigner(opKey, "dc-1", "console", "")
+	v, err := c.OperatorVerifier(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire, _, _ := opSigner.Sign(Command{Action: ActionAcknowledge, Reason: Reason{ID: "a1"}}, t0)
+	if _, err := v.Verify(wire, t0); err != nil {
+		t.Errorf("operator command: %v", err)
+	}
+	gwWire, _, _ := s.Sign(Command{Action: ActionCancel}, t0)
+	if _, err := v.Verify(gwWire, t0); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("gateway key accepted for operator commands: %v", err)
+	}
+	if _, err := (Config{}).Signer("dc-1", "gw-1"); err == nil {
+		t.Error("signer without a key")
+	}
+	if _, err := (Config{}).OperatorVerifier(nil); err == nil {
+		t.Error("verifier without keys")
+	}
+}
