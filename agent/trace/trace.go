@@ -77,6 +77,33 @@ func (r *Reader) intern(b []byte) string {
 	return s
 }
 
+// internPoint returns the interned point name b. Points come in the same
+// order every poll, so the point that followed the previous one last time
+// is tried before the map.
+func (r *Reader) internPoint(b []byte) string {
+	if i := r.lastPt; i >= 0 && r.succ[i] >= 0 && r.pts[r.succ[i]] == string(b) {
+		r.lastPt = r.succ[i]
+		return r.pts[r.lastPt]
+	}
+	j, ok := r.ptIdx[string(b)]
+	if !ok {
+		if len(r.pts) >= 1<<16 { // bound memory on hostile input
+			r.lastPt = -1
+			return string(b)
+		}
+		j = int32(len(r.pts))
+		name := string(b)
+		r.pts = append(r.pts, name)
+		r.succ = append(r.succ, -1)
+		r.ptIdx[name] = j
+	}
+	if r.lastPt >= 0 {
+		r.succ[r.lastPt] = j
+	}
+	r.lastPt = j
+	return r.pts[j]
+}
+
 // Next returns the next row, io.EOF at the end, or a *LineError.
 func (r *Reader) Next() (Row, error) {
 	for r.sc.Scan() {
@@ -155,32 +182,7 @@ func (r *Reader) parse(b []byte) (Row, error) {
 		row.Device = r.intern(f[1])
 		r.lastDev = row.Device
 	}
-	// points come in the same order every poll: try the one that followed
-	// the previous point last time before the map
-	if i := r.lastPt; i >= 0 && r.succ[i] >= 0 && r.pts[r.succ[i]] == string(f[2]) {
-		r.lastPt = r.succ[i]
-	} else {
-		j, ok := r.ptIdx[string(f[2])]
-		if !ok && len(r.pts) < 1<<16 {
-			j = int32(len(r.pts))
-			name := string(f[2])
-			r.pts = append(r.pts, name)
-			r.succ = append(r.succ, -1)
-			r.ptIdx[name] = j
-			ok = true
-		}
-		if !ok {
-			r.lastPt = -1
-			row.Point = string(f[2])
-			goto value
-		}
-		if i >= 0 {
-			r.succ[i] = j
-		}
-		r.lastPt = j
-	}
-	row.Point = r.pts[r.lastPt]
-value:
+	row.Point = r.internPoint(f[2])
 	v := bytes.TrimSpace(f[3])
 	if len(v) == 3 && (v[0]|0x20) == 'n' && (v[1]|0x20) == 'a' && (v[2]|0x20) == 'n' {
 		row.Value = math.NaN()
