@@ -182,6 +182,7 @@ type Rack struct {
 	gTot                []float64
 	bufA, bufB          []float64
 	cellRs              []float64
+	links               [][2]link
 	rates, selfQ        []float64
 }
 
@@ -218,6 +219,13 @@ func NewRack(cfg Config, room, soc float64, rng *rand.Rand) (*Rack, error) {
 		}
 	}
 	r.gTot = make([]float64, n)
+	r.links = make([][2]link, n)
+	for i := range r.Cells {
+		r.links[i] = [2]link{{-1, 0}, {-1, 0}}
+		for k, j := range r.neighbours(i) {
+			r.links[i][k] = link{j, r.linkG(i, j)}
+		}
+	}
 	r.rates, r.selfQ = make([]float64, n), make([]float64, n)
 	r.bufA, r.bufB = make([]float64, cfg.Modules*cfg.Cells), make([]float64, cfg.Modules*cfg.Cells)
 	cap := cfg.Chem.CellMass * cfg.Chem.SpecificHeat
@@ -255,6 +263,12 @@ func (r *Rack) airG(i int) float64 {
 		return r.Cfg.AirG * 1.5 * r.Cells[i].Cooling
 	}
 	return r.Cfg.AirG * r.Cells[i].Cooling
+}
+
+// link is a conduction path to cell j (-1: none) of conductance g.
+type link struct {
+	j int
+	g float64
 }
 
 // neighbours returns the cells conducting to cell i.
@@ -477,8 +491,10 @@ func (r *Rack) thermal(h float64) float64 {
 		c := &r.Cells[i]
 		q := c.shortHeat + c.Heater
 		q -= r.airG(i) * (c.T - r.ModAir[r.Module(i)])
-		for _, j := range r.neighbours(i) {
-			q -= r.linkG(i, j) * (c.T - r.Cells[j].T)
+		for _, l := range r.links[i] {
+			if l.j >= 0 {
+				q -= l.g * (c.T - r.Cells[l.j].T)
+			}
 		}
 		rates[i] = q / capJ // without reactions
 		selfQ[i] = 0

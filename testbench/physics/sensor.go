@@ -17,9 +17,10 @@ type Thermistor struct {
 	// Module is the rack-wide module index (for its local air offset).
 	Module int
 	// Tau is the lag time constant, s.
-	Tau   float64
-	value float64
-	init  bool
+	Tau           float64
+	value         float64
+	init          bool
+	lastDt, alpha float64
 }
 
 // NewThermistor places a sensor in rack-wide module m between cell
@@ -51,7 +52,10 @@ func (th *Thermistor) Update(r *Rack, dt float64) float64 {
 		th.value, th.init = target, true
 		return th.value
 	}
-	th.value += (target - th.value) * (1 - math.Exp(-dt/th.Tau))
+	if dt != th.lastDt {
+		th.lastDt, th.alpha = dt, 1-math.Exp(-dt/th.Tau)
+	}
+	th.value += (target - th.value) * th.alpha
 	return th.value
 }
 

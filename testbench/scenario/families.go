@@ -85,13 +85,16 @@ func (s *Scenario) build(cfg physics.Config, soc, dt float64, fast bool) error {
 	if fast {
 		in.sample = pick(s, 1.0, 2, 5, 5, 10)
 	} else {
-		in.sample = pick(s, 5.0, 10, 10, 10)
+		in.sample = pick(s, 5.0, 10, 10, 10, 10)
 	}
 	in.volt = max(1, int(pick(s, 10.0, 30, 60)/in.sample))
+	if !fast {
+		in.volt = max(1, int(60/in.sample))
+	}
 	if !cfg.Chem.LeadAcid && s.rng.Float64() < 0.3 {
 		in.cellV = max(1, int(pick(s, 60.0, 120)/in.sample))
 		if !fast {
-			in.cellV = max(1, int(120/in.sample))
+			in.cellV = max(1, int(300/in.sample))
 		}
 	}
 	in.amb = max(1, int(pick(s, 10.0, 30, 60)/in.sample))
@@ -341,11 +344,15 @@ func buildVRLA(s *Scenario, _ Options) error {
 // nuisance builds a Li-ion rack on float for a nuisance family.
 func (s *Scenario) nuisance(opt Options, days float64) error {
 	cfg := s.liRack()
-	if err := s.build(cfg, cfg.Chem.SoCAt(cfg.Chem.FloatV), 10, false); err != nil {
+	// 30 s physics steps: a tenth of the fastest thermal time constant
+	if err := s.build(cfg, cfg.Chem.SoCAt(cfg.Chem.FloatV), 30, false); err != nil {
 		return err
 	}
 	float(s.rack, 0.3*s.rack.Chem.CapacityAh)
 	s.dur = days * day
+	if s.inst.sample < 10 {
+		s.dur /= 2 // the faster-polled racks give shorter traces
+	}
 	if opt.Duration > 0 {
 		s.dur = opt.Duration.Seconds()
 	}

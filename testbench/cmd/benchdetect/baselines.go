@@ -53,6 +53,7 @@ type rateOfRise struct {
 type ring struct {
 	t    []time.Time
 	v    []float64
+	head int // index of the oldest kept sample
 	on   bool
 	hits int
 }
@@ -74,19 +75,19 @@ func (o *rateOfRise) observe(s detect.Sample, v *verdict) {
 	h.t = append(h.t, s.Time)
 	h.v = append(h.v, s.Value)
 	// drop samples older than the window, keeping one at or beyond it
-	cut := 0
-	for cut+1 < len(h.t) && s.Time.Sub(h.t[cut+1]) >= o.window {
-		cut++
+	for h.head+1 < len(h.t) && s.Time.Sub(h.t[h.head+1]) >= o.window {
+		h.head++
 	}
-	if cut > 0 {
-		h.t = append(h.t[:0], h.t[cut:]...)
-		h.v = append(h.v[:0], h.v[cut:]...)
+	if h.head > 256 && h.head > len(h.t)/2 {
+		n := copy(h.t, h.t[h.head:])
+		copy(h.v, h.v[h.head:])
+		h.t, h.v, h.head = h.t[:n], h.v[:n], 0
 	}
-	span := s.Time.Sub(h.t[0])
+	span := s.Time.Sub(h.t[h.head])
 	if span < o.window*3/4 {
 		return
 	}
-	perMin := (s.Value - h.v[0]) / span.Minutes()
+	perMin := (s.Value - h.v[h.head]) / span.Minutes()
 	if perMin >= o.rate {
 		h.hits++
 	} else {
