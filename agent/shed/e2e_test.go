@@ -75,10 +75,13 @@ func firstCritical(t testing.TB) []alert.Update {
 	var ups []alert.Update
 	stop := errors.New("critical")
 	_, err = s.Run(context.Background(), func(r trace.Row) error {
+		start := time.Now()
 		for _, ev := range d.Observe(detect.Sample{Time: r.Time, Device: r.Device, Point: r.Point, Value: r.Value}) {
 			for _, u := range tr.Observe(ev) {
 				ups = append(ups, u)
 				if u.Event.Kind == detect.KindThermalRunaway && u.Event.Level == detect.LevelCritical {
+					t.Logf("the reading %s %s=%g at %s made the critical alert in %v (detector and lifecycle)",
+						r.Device, r.Point, r.Value, r.Time.Format(time.RFC3339), time.Since(start))
 					return stop
 				}
 			}
