@@ -330,7 +330,7 @@ func (c *Client) send(ctx context.Context, retries int, f func() (*gosnmp.SnmpPa
 		c.g.Context = ctx
 		c.last = time.Now()
 		c.requests.Add(1)
-		pkt, err := f()
+		pkt, err := guarded(f)
 		if err == nil {
 			return pkt, nil
 		}
@@ -356,6 +356,17 @@ func (c *Client) send(ctx context.Context, retries int, f func() (*gosnmp.SnmpPa
 		}
 		wait *= 2
 	}
+}
+
+// guarded runs one request; a panic in the decoder on a malformed answer
+// becomes an error, so a bad PDU never stops the poll loop.
+func guarded(f func() (*gosnmp.SnmpPacket, error)) (pkt *gosnmp.SnmpPacket, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			pkt, err = nil, fmt.Errorf("malformed answer: %v", p)
+		}
+	}()
+	return f()
 }
 
 func isAuthError(err error) bool {
