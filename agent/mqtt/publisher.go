@@ -220,11 +220,7 @@ func (p *Publisher) Start(ctx context.Context) error {
 // blocks: when the queue is full the oldest telemetry message is dropped
 // and counted. It implements poll.Sink.
 func (p *Publisher) Publish(device string, t time.Time, rs []drivers.Reading) {
-	payload, err := json.Marshal(NewTelemetry(device, t, rs))
-	if err != nil {
-		p.log.Error("mqtt: telemetry not encodable", "device", device, "err", err)
-		return
-	}
+	payload := appendTelemetry(make([]byte, 0, 64+48*len(rs)), device, t, rs)
 	p.mu.Lock()
 	if len(p.telemetry) >= p.opts.Queue {
 		p.telemetry = p.telemetry[1:]
