@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.DurationVar(&o.Duration, "duration", 2*time.Minute, "how long the agent runs")
 	fs.DurationVar(&o.Warmup, "warmup", 10*time.Second, "start of the run left out of the CPU and allocation figures")
 	fs.BoolVar(&o.InProcess, "in-process", false, "run the simulators and the broker in this process (figures include them)")
-	fs.StringVar(&o.Dist, "dist", "dist", "folder of cross-built binaries whose sizes are printed")
+	fs.StringVar(&o.Dist, "dist", "", "folder of cross-built binaries whose sizes are printed (default: dist/ of the module)")
 	fs.BoolVar(&o.Verbose, "v", false, "log the agent's warnings and errors to stderr")
 	serve := fs.Bool("serve", false, "serve the simulators and the broker, print their addresses, run until stdin closes (the child's mode)")
 	if err := fs.Parse(args); err != nil {

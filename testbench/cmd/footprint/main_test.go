@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestInProcess runs a short benchmark with a few devices in one process
+// and checks that the agent polled, decoded and published.
+func TestInProcess(t *testing.T) {
+	o := options{Devices: 3, Interval: 200 * time.Millisecond, Duration: 1500 * time.Millisecond, Warmup: 500 * time.Millisecond, InProcess: true, Dist: t.TempDir()}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var stderr bytes.Buffer
+	r, err := measure(ctx, o, &stderr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if r.Polls < 6 || r.Errors != 0 {
+		t.Errorf("polls %d, errors %d in the measured second: want about 15 and none", r.Polls, r.Errors)
+	}
+	if want := r.AllPolls * 40; r.Readings != want {
+		t.Errorf("readings %d, want 40 per poll (%d)", r.Readings, want)
+	}
+	if r.TelemetrySent == 0 || !r.Connected {
+		t.Errorf("telemetry sent %d, connected %v", r.TelemetrySent, r.Connected)
+	}
+	if r.RSS <= 0 || r.HWM < r.RSS || r.Goroutines <= 0 || r.Wall <= 0 {
+		t.Errorf("implausible figures: %+v", r)
+	}
+	var out bytes.Buffer
+	r.print(&out)
+	for _, want := range []string{"RSS", "of one core", "per poll", "goroutines", "binaries       none"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestParseStatus(t *testing.T) {
+	m, err := parseStatus(strings.NewReader("Name:\tfootprint\nVmPeak:\t  800000 kB\nVmHWM:\t   20480 kB\nVmRSS:\t   10240 kB\nThreads:\t9\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m["VmRSS"] != 10240*1024 || m["VmHWM"] != 20480*1024 {
+		t.Fatalf("got %v", m)
+	}
+	if _, err := parseStatus(strings.NewReader("Name:\tx\n")); err == nil {
+		t.Fatal("no error without VmRSS")
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	tests := []struct {
+		stat string
+		want time.Duration
+	}{
+		{"4242 (footprint) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 130 0 0 20 0 9 0", 3800 * time.Millisecond},
+		{"4242 (a (b) c) R 1 4242 4242 0 -1 4194560 900 0 0 0 1 2 0 0 20 0 9 0", 30 * time.Millisecond},
+		{"garbage", 0},
+	}
+	for _, tt := range tests {
+		if got := parseStatCPU(tt.stat); got != tt.want {
+			t.Errorf("parseStatCPU(%q) = %v, want %v", tt.stat, got, tt.want)
+		}
+	}
+}
+
+func TestReadTestbed(t *testing.T) {
+	tb, err := readTestbed(bufio.NewReader(strings.NewReader("broker tcp://127.0.0.1:1\ndevice 127.0.0.1:2\ndevice 127.0.0.1:3\nready\n")))
+	if err != nil || tb.BrokerURL != "tcp://127.0.0.1:1" || len(tb.Addrs) != 2 {
+		t.Fatalf("got %+v, %v", tb, err)
+	}
+	for _, bad := range []string{"", "ready\n", "broker x\nwhat\n", "broker x\ndevice y\n"} {
+		if _, err := readTestbed(bufio.NewReader(strings.NewReader(bad))); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestFlags(t *testing.T) {
+	for _, args := range [][]string{{"-devices", "0"}, {"-interval", "1ms"}, {"-duration", "5s", "-warmup", "5s"}, {"extra"}} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+		if _, ok := err.(usageError); !ok {
+			t.Errorf("%q: err %v, want a usage error", args, err)
+		}
+	}
+}
