@@ -22,16 +22,16 @@ import (
 type result struct {
 	Opts options
 
-	RSS, HWM        int64 // bytes, /proc/self/status at the end
-	MaxRSS          int64 // largest VmRSS sampled during the run
-	CPU             time.Duration
-	User, Sys       time.Duration
-	Wall            time.Duration // measured span (after warmup)
-	Mallocs         uint64        // in the measured span
-	AllocBytes      uint64        // in the measured span
+	RSS, HWM           int64 // bytes, /proc/self/status at the end
+	MaxRSS             int64 // largest VmRSS sampled during the run
+	CPU                time.Duration
+	User, Sys          time.Duration
+	Wall               time.Duration // measured span (after warmup)
+	Mallocs            uint64        // in the measured span
+	AllocBytes         uint64        // in the measured span
 	HeapInuse, HeapSys uint64        // runtime.MemStats at the end
-	Goroutines      int           // at the end, before stopping
-	MaxGoroutines   int
+	Goroutines         int           // at the end, before stopping
+	MaxGoroutines      int
 
 	Polls, Errors, Overruns uint64 // in the measured span
 	AllPolls                uint64 // whole run
@@ -42,11 +42,11 @@ type result struct {
 	AlertsSent              uint64
 	Connected               bool
 
-	Child                  bool
-	ChildRSS, ChildHWM     int64
-	ChildCPU               time.Duration
-	Binaries               []binary
-	GOMAXPROCS, NumCPU     int
+	Child                   bool
+	ChildRSS, ChildHWM      int64
+	ChildCPU                time.Duration
+	Binaries                []binary
+	GOMAXPROCS, NumCPU      int
 	GoVersion, GOOS, GOARCH string
 }
 
