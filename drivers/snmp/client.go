@@ -64,7 +64,8 @@ type Config struct {
 	// Backoff is the first wait before a retry (default 250ms).
 	Backoff time.Duration
 	// RateLimit is the most requests a second sent to the agent (default
-	// 5; negative for no limit, for tests).
+	// 5; negative for no limit, for tests). It holds over any one-second
+	// window, so up to that many requests may go out back to back.
 	RateLimit float64
 	// Logger receives retries at debug level (default: discard).
 	Logger *slog.Logger
@@ -78,8 +79,9 @@ type Client struct {
 	g        *gosnmp.GoSNMP
 	name     string
 	sem      chan struct{}
-	interval time.Duration
-	last     time.Time
+	window   time.Duration // at most len(sent) requests in any window
+	sent     []time.Time   // ring of the last send times
+	next     int
 	retries  int
 	backoff  time.Duration
 	log      *slog.Logger
@@ -117,11 +119,20 @@ func Dial(cfg Config) (*Client, error) {
 	if c.backoff <= 0 {
 		c.backoff = 250 * time.Millisecond
 	}
-	switch {
-	case cfg.RateLimit == 0:
-		c.interval = time.Second / 5
-	case cfg.RateLimit > 0:
-		c.interval = time.Duration(float64(time.Second) / cfg.RateLimit)
+	rate := cfg.RateLimit
+	if rate == 0 {
+		rate = 5
+	}
+	if rate > 0 {
+		// A sliding window: at most n requests in any window, so a poll
+		// of a few requests goes out back to back and the average stays
+		// at rate.
+		n := int(rate)
+		if n < 1 {
+			n = 1
+		}
+		c.window = time.Duration(float64(n) / rate * float64(time.Second))
+		c.sent = make([]time.Time, n)
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -308,8 +319,8 @@ func (c *Client) do(ctx context.Context, f func() (*gosnmp.SnmpPacket, error)) (
 	return c.send(ctx, c.retries, f)
 }
 
-// send runs f holding the client's one request slot, after the pacing
-// interval, and retries timeouts.
+// send runs f holding the client's one request slot, once the rate window
+// allows, and retries timeouts.
 func (c *Client) send(ctx context.Context, retries int, f func() (*gosnmp.SnmpPacket, error)) (*gosnmp.SnmpPacket, error) {
 	select {
 	case c.sem <- struct{}{}:
@@ -319,16 +330,21 @@ func (c *Client) send(ctx context.Context, retries int, f func() (*gosnmp.SnmpPa
 	defer func() { <-c.sem }()
 	wait := c.backoff
 	for attempt := 0; ; attempt++ {
-		if d := time.Until(c.last.Add(c.interval)); d > 0 {
-			if err := sleep(ctx, d); err != nil {
-				return nil, err
+		if c.sent != nil {
+			if d := time.Until(c.sent[c.next].Add(c.window)); d > 0 {
+				if err := sleep(ctx, d); err != nil {
+					return nil, err
+				}
 			}
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= 0 {
 			return nil, context.DeadlineExceeded
 		}
 		c.g.Context = ctx
-		c.last = time.Now()
+		if c.sent != nil {
+			c.sent[c.next] = time.Now()
+			c.next = (c.next + 1) % len(c.sent)
+		}
 		c.requests.Add(1)
 		pkt, err := guarded(f)
 		if err == nil {

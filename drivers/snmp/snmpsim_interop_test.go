@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,4 +102,42 @@ func (s *snmpsim) dial(t *testing.T, community string) *Client {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// TestRateLimit: the default Client sends at most 5 requests in any
+// second, one at a time, even with several goroutines asking.
+func TestRateLimit(t *testing.T) {
+	sim := startSnmpsim(t)
+	c, err := Dial(Config{Target: sim.Addr, Community: "apc_smt750x-nmc2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var mu sync.Mutex
+	var times []time.Time
+	var wg sync.WaitGroup
+	for g := 0; g < 3; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 4; i++ {
+				if _, err := c.Get(context.Background(), []string{OIDSysObjectID}); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				times = append(times, time.Now())
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	// 12 requests: the 6th can end no sooner than 1 s after the 1st began.
+	for i := 5; i < len(times); i++ {
+		if d := times[i].Sub(times[i-5]); d < 900*time.Millisecond {
+			t.Errorf("requests %d..%d within %v: more than 5 a second", i-5, i, d)
+		}
+	}
+	t.Logf("12 requests in %v", times[len(times)-1].Sub(times[0]))
 }
