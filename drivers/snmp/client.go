@@ -76,15 +76,15 @@ type Config struct {
 // retries timeouts with backoff. It is safe for concurrent use. The
 // Client owns its socket: Close it.
 type Client struct {
-	g        *gosnmp.GoSNMP
-	name     string
-	sem      chan struct{}
-	window   time.Duration // at most len(sent) requests in any window
-	sent     []time.Time   // ring of the last send times
-	next     int
-	retries  int
-	backoff  time.Duration
-	log      *slog.Logger
+	g       *gosnmp.GoSNMP
+	name    string
+	sem     chan struct{}
+	window  time.Duration // at most len(sent) requests in any window
+	sent    []time.Time   // ring of the last send times
+	next    int
+	retries int
+	backoff time.Duration
+	log     *slog.Logger
 
 	requests, packets, timeouts atomic.Uint64
 }
