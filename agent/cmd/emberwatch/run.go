@@ -31,8 +31,9 @@ the gateway's state over MQTT. Stops on SIGINT or SIGTERM: sends what is
 queued, publishes the offline state, and exits 0.
 `
 
-// runCmd is the agent. The wiring is explicit: site file -> Modbus buses
-// and devices -> poll scheduler -> (detector, MQTT publisher).
+// runCmd is the agent. The wiring is explicit: site file -> transports
+// (Modbus buses, SNMP sockets, I2C buses) and devices -> poll scheduler ->
+// (detector, MQTT publisher).
 func runCmd(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "run", runSynopsis)
 	file := fs.String("c", "", "site `FILE` (required)")
@@ -75,7 +76,12 @@ func runCmd(ctx context.Context, e *env, args []string) error {
 	for _, d := range cfg.Devices {
 		dev, err := openDevice(d, tr, profiles, log)
 		if err != nil {
-			return fmt.Errorf("device %s: %w", d.Name, err)
+			// One device that cannot be opened here (an I2C bus missing)
+			// must not stop the others from being watched: it is polled as
+			// a failing device, so reported, and opened again now and then.
+			log.Error("device cannot be opened; reporting it as failed and trying again", "device", d.Name, "err", err)
+			dev = &reopenDevice{name: d.Name, err: err, every: reopenEvery, log: log,
+				open: func() (poll.Device, error) { return openDevice(d, tr, profiles, log) }}
 		}
 		if err := sched.Add(poll.Target{Name: d.Name, Device: dev, Interval: d.Interval.D(), Timeout: d.Interval.D()}); err != nil {
 			return err
@@ -236,6 +242,36 @@ func openDevice(d config.Device, tr *transports, profiles *siteProfiles, log *sl
 		return i2c.NewDeviceURL(d.Name, d.Address, p, tr.i2c, &i2c.Opts{Logger: dlog})
 	}
 	return nil, fmt.Errorf("driver %s is not supported", d.Driver)
+}
+
+// reopenEvery is how often a device that could not be opened is tried again.
+const reopenEvery = 30 * time.Second
+
+// reopenDevice stands for a device that could not be opened: its polls
+// fail with the reason, and every so often it is opened again.
+type reopenDevice struct {
+	name  string
+	open  func() (poll.Device, error)
+	every time.Duration
+	log   *slog.Logger
+
+	dev  poll.Device
+	err  error
+	last time.Time
+}
+
+// Poll polls the device once it could be opened.
+func (r *reopenDevice) Poll(ctx context.Context) ([]drivers.Reading, error) {
+	if r.dev == nil && time.Since(r.last) >= r.every {
+		r.last = time.Now()
+		if r.dev, r.err = r.open(); r.err == nil {
+			r.log.Info("device opened", "device", r.name)
+		}
+	}
+	if r.dev == nil {
+		return nil, fmt.Errorf("%s: cannot be opened: %w", r.name, r.err)
+	}
+	return r.dev.Poll(ctx)
 }
 
 // snmpAuto is an SNMP device whose profile is chosen from the agent's

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/emberwatch/emberwatch/agent/broker"
 	"github.com/emberwatch/emberwatch/agent/mqtt"
+	"github.com/emberwatch/emberwatch/agent/poll"
+	"github.com/emberwatch/emberwatch/drivers"
 	"github.com/emberwatch/emberwatch/drivers/modbus"
 	"github.com/emberwatch/emberwatch/testbench/modbussim"
 )
@@ -202,4 +205,37 @@ func TestRunUsage(t *testing.T) {
 	if !strings.Contains(stderr.String(), `devices[0].interval: "5" has no unit`) {
 		t.Errorf("stderr:\n%s", stderr.String())
 	}
+}
+
+func TestReopenDevice(t *testing.T) {
+	opens := 0
+	r := &reopenDevice{name: "air", every: 20 * time.Millisecond, log: slog.New(slog.DiscardHandler), err: errors.New("no bus"),
+		last: time.Now(),
+		open: func() (poll.Device, error) {
+			opens++
+			if opens < 2 {
+				return nil, errors.New("still no bus")
+			}
+			return failingThenOK{}, nil
+		}}
+	if _, err := r.Poll(context.Background()); err == nil || !strings.Contains(err.Error(), "no bus") || opens != 0 {
+		t.Fatalf("first poll: %v, %d opens", err, opens)
+	}
+	time.Sleep(25 * time.Millisecond)
+	if _, err := r.Poll(context.Background()); err == nil || opens != 1 {
+		t.Fatalf("second poll: %v, %d opens", err, opens)
+	}
+	if _, err := r.Poll(context.Background()); err == nil || opens != 1 {
+		t.Fatalf("third poll, within the interval: %v, %d opens", err, opens)
+	}
+	time.Sleep(25 * time.Millisecond)
+	if rs, err := r.Poll(context.Background()); err != nil || len(rs) != 1 || opens != 2 {
+		t.Fatalf("after the bus came: %v %v, %d opens", rs, err, opens)
+	}
+}
+
+type failingThenOK struct{}
+
+func (failingThenOK) Poll(context.Context) ([]drivers.Reading, error) {
+	return []drivers.Reading{{Point: "ambient.temperature", Value: 21, Unit: "°C"}}, nil
 }
