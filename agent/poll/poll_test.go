@@ -180,11 +180,20 @@ func TestRecoveryLogged(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = s.Run(ctx); close(done) }()
-	time.Sleep(55 * time.Millisecond)
+	waitStats := func(what string, cond func(Stats) bool) {
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond(s.Stats()[0]) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s: %+v", what, s.Stats()[0])
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitStats("three failures", func(st Stats) bool { return st.Errors >= 3 })
 	mu.Lock()
 	fail = false
 	mu.Unlock()
-	time.Sleep(30 * time.Millisecond)
+	waitStats("a good poll", func(st Stats) bool { return st.ConsecutiveFailures == 0 })
 	cancel()
 	<-done
 	out := logs.String()
