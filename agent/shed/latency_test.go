@@ -22,8 +22,9 @@ import (
 //
 // and read p50-ms and p99-ms. The detector's own time for the triggering
 // reading is measured by agent/detect's benchmarks (microseconds).
-func BenchmarkCriticalToHost(b *testing.B) {
-	url := startBroker(b)
+func BenchmarkCriticalToHost(b *testing.B) { benchLatency(b, startBroker(b)) }
+
+func benchLatency(b *testing.B, url string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	plan, err := ParsePlan("plan.yaml", []byte(`

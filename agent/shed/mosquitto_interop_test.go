@@ -21,3 +21,14 @@ func TestChainMosquitto(t *testing.T) {
 		t.Errorf("upsc after the shed: %q, %v", out, err)
 	}
 }
+
+// BenchmarkCriticalToHostMosquitto is BenchmarkCriticalToHost through
+// mosquitto with set_tcp_nodelay true, as a shedding site should run it.
+func BenchmarkCriticalToHostMosquitto(b *testing.B) {
+	benchLatency(b, peers.StartMosquitto(b, "set_tcp_nodelay true").URL)
+}
+
+// BenchmarkCriticalToHostMosquittoNagle is the same with mosquitto's
+// default (Nagle's algorithm on): small messages wait for delayed ACKs and
+// the tail grows by tens of milliseconds.
+func BenchmarkCriticalToHostMosquittoNagle(b *testing.B) { benchLatency(b, peers.StartMosquitto(b).URL) }
