@@ -31,4 +31,6 @@ func BenchmarkCriticalToHostMosquitto(b *testing.B) {
 // BenchmarkCriticalToHostMosquittoNagle is the same with mosquitto's
 // default (Nagle's algorithm on): small messages wait for delayed ACKs and
 // the tail grows by tens of milliseconds.
-func BenchmarkCriticalToHostMosquittoNagle(b *testing.B) { benchLatency(b, peers.StartMosquitto(b).URL) }
+func BenchmarkCriticalToHostMosquittoNagle(b *testing.B) {
+	benchLatency(b, peers.StartMosquitto(b).URL)
+}
