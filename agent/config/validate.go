@@ -65,6 +65,45 @@ func (c *Config) validate(d *decoder) {
 	for i := range c.Devices {
 		c.validateDevice(i, names, bad)
 	}
+	c.validateBuses(bad)
+}
+
+// validateBuses checks devices that share a transport: units of one RTU
+// line must agree on its serial settings (the line is opened once), and no
+// two devices may be the same unit at the same address.
+func (c *Config) validateBuses(bad func(path, format string, a ...any)) {
+	type line struct {
+		idx  int
+		addr Address
+	}
+	lines := map[string]line{}
+	units := map[string]int{}
+	for i, d := range c.Devices {
+		if d.Driver != "modbus" {
+			continue
+		}
+		a, err := ParseAddress(d.Address)
+		if err != nil {
+			continue
+		}
+		bus := a.Scheme + "://" + a.Host + a.Path
+		if a.Scheme == "rtu" {
+			if l, ok := lines[a.Path]; ok {
+				if l.addr.Baud != a.Baud || l.addr.Parity != a.Parity || l.addr.DataBits != a.DataBits || l.addr.StopBits != a.StopBits {
+					bad(fmt.Sprintf("devices[%d].address", i), "serial line %s is set %d %d%s%d by devices[%d] (line %d): every unit of a line uses the same settings",
+						a.Path, l.addr.Baud, l.addr.DataBits, l.addr.Parity, l.addr.StopBits, l.idx, c.Line(fmt.Sprintf("devices[%d].address", l.idx)))
+				}
+			} else {
+				lines[a.Path] = line{i, a}
+			}
+		}
+		key := fmt.Sprintf("%s#%d", bus, d.Unit)
+		if j, dup := units[key]; dup {
+			bad(fmt.Sprintf("devices[%d].unit", i), "unit %d at %s is also devices[%d] (line %d)", d.Unit, d.Address, j, c.Line(fmt.Sprintf("devices[%d].name", j)))
+		} else {
+			units[key] = i
+		}
+	}
 }
 
 func (c *Config) validateMQTT(bad func(path, format string, a ...any)) {
