@@ -14,7 +14,7 @@ import (
 // encoding/json writes for the Telemetry value, for awkward numbers and
 // strings too.
 func TestAppendTelemetryMatchesJSON(t *testing.T) {
-	values := []float64{0, -0.0, 1, -1, 53.12, 1e-7, -1e-7, 1.5e-6, 1e21, 1e20, 123456789012345678, 0.1 + 0.2,
+	values := []float64{0, math.Copysign(0, -1), 1, -1, 53.12, 1e-7, -1e-7, 1.5e-6, 1e21, 1e20, 123456789012345678, 0.1 + 0.2,
 		math.MaxFloat64, math.SmallestNonzeroFloat64, math.NaN(), math.Inf(1), math.Inf(-1), 3.3e-9}
 	texts := []string{"OL", "OL CHRG", `quote " and \ back`, "<tag>&amp;", "tab\tnew\nline\x01", "°C µ", "bad \xff utf8", "line\u2028sep"}
 	r := rand.New(rand.NewPCG(1, 2))
