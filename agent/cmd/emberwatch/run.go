@@ -23,7 +23,7 @@ import (
 	"github.com/emberwatch/emberwatch/drivers/snmp"
 )
 
-const runSynopsis = `-c FILE [-log-level LEVEL] [-log-format text|json]
+const runSynopsis = `-c FILE [-log-level LEVEL] [-log-format text|json] [-stats D] [-status D]
 
 Runs the agent: polls every device of the site file on its own schedule,
 feeds the readings to the detector, and publishes telemetry, alerts and
