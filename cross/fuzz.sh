@@ -3,7 +3,8 @@
 # any finds a crasher. Targets are found with go test -list '^Fuzz' ./...;
 # a crasher is written by Go to <package>/testdata/fuzz/<Target>/<hash>,
 # where it stays as a regression case once the bug is fixed (commit it with
-# the fix). Prints one summary line per target, then the totals.
+# the fix). Prints one summary line per target (execs as of Go's last
+# progress report), then the totals.
 # Usage: bash cross/fuzz.sh [PACKAGES...]   (default ./...)
 # Env:   FUZZTIME=10s      time per target (go test -fuzztime)
 #        FUZZPARALLEL=N    fuzzing workers per target (default: GOMAXPROCS)
@@ -70,6 +71,9 @@ for t in "${targets[@]}"; do
   short=${pkg#"$module"/}
   if [ $rc -eq 0 ]; then
     line=$(printf 'ok    %-28s %-20s %4ds  %10s execs' "$short" "$name" "$secs" "${execs:-?}")
+    # A target that hardly runs is stuck on an input or too slow to find
+    # anything: worth a look, though Go does not call it a failure.
+    [ -n "$execs" ] && [ "$execs" -lt 1000 ] && line+="  (slow: under 1000 execs)"
   else
     failed=$((failed + 1))
     line=$(printf 'FAIL  %-28s %-20s %4ds  %10s execs' "$short" "$name" "$secs" "${execs:-?}")
