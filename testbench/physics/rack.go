@@ -356,7 +356,12 @@ func (r *Rack) electrical(s int, dt float64) {
 		I = (st.Drive.VCell*float64(n) - sumA) / sumB
 		I = max(0, min(I, st.Drive.IMax))
 		if ch.LeadAcid && st.Drive.VCell >= ch.FloatV-0.05 {
-			leadFloat = true
+			// a recharged lead-acid string goes over to float
+			soc := 0.0
+			for k := range cells {
+				soc += cells[k].SoC
+			}
+			leadFloat = soc/float64(n) >= 0.995
 		}
 	case Overcharge:
 		I = st.Drive.IMax
@@ -422,6 +427,9 @@ func (r *Rack) electrical(s int, dt float64) {
 				}
 			}
 			c.SoC += (c.I - c.BalanceI) * dt / capAs
+			if ch.LeadAcid && c.SoC > 1 {
+				c.SoC = 1 // charge past full only gasses
+			}
 		}
 		c.shortHeat = q
 		st.V += c.V

@@ -291,10 +291,15 @@ func buildNeighbourHeat(s *Scenario, _ Options) error {
 	return nil
 }
 
-func buildVRLA(s *Scenario, _ Options) error {
+// vrlaRack draws a string of 12 V VRLA monoblocs.
+func vrlaRack(s *Scenario) physics.Config {
 	blocks := 8 + s.rng.IntN(33) // 8..40 monoblocs of 6 cells
-	cfg := physics.Config{Chem: physics.VRLA(), Strings: 1, Modules: blocks, Cells: 6,
+	return physics.Config{Chem: physics.VRLA(), Strings: 1, Modules: blocks, Cells: 6,
 		CellG: s.uniform(8, 15), ModuleG: s.uniform(0.3, 1.0), AirG: s.uniform(0.08, 0.15)}
+}
+
+func buildVRLA(s *Scenario, _ Options) error {
+	cfg := vrlaRack(s)
 	if err := s.build(cfg, 1.0, 10, false); err != nil {
 		return err
 	}
@@ -344,11 +349,23 @@ func buildVRLA(s *Scenario, _ Options) error {
 // nuisance builds a Li-ion rack on float for a nuisance family.
 func (s *Scenario) nuisance(opt Options, days float64) error {
 	cfg := s.liRack()
+	soc := cfg.Chem.SoCAt(cfg.Chem.FloatV)
+	switch s.truth.Family {
+	case "normal_float", "utility_outage", "hvac_failure", "sensor_faults":
+		if s.rng.Float64() < 0.2 {
+			// a healthy VRLA string: float current follows the room
+			cfg = vrlaRack(s)
+			soc = 1
+		}
+	}
 	// 30 s physics steps: a tenth of the fastest thermal time constant
-	if err := s.build(cfg, cfg.Chem.SoCAt(cfg.Chem.FloatV), 30, false); err != nil {
+	if err := s.build(cfg, soc, 30, false); err != nil {
 		return err
 	}
 	float(s.rack, 0.3*s.rack.Chem.CapacityAh)
+	if cfg.Chem.LeadAcid {
+		float(s.rack, 0.1*s.rack.Chem.CapacityAh)
+	}
 	s.dur = days * day
 	if s.inst.sample < 10 {
 		s.dur /= 2 // the faster-polled racks give shorter traces
@@ -477,7 +494,7 @@ func buildModuleReplaced(s *Scenario, opt Options) error {
 	at := s.param("swap_s", s.uniform(0.2, 0.6)*s.dur)
 	gap := s.param("gap_s", s.uniform(10*60, 60*60))
 	warm := s.param("warm_c", s.uniform(6, 15))
-	soc := s.param("new_soc", s.uniform(0.4, 0.8))
+	soc := s.param("new_soc_below", s.uniform(0.1, 1)) // share of 12 %
 	ms := &s.inst.modules[m]
 	for k := range ms.tch {
 		ms.tch[k].Faults = append(ms.tch[k].Faults, physics.Fault{Kind: physics.Silent, From: at, To: at + gap})
@@ -486,6 +503,7 @@ func buildModuleReplaced(s *Scenario, opt Options) error {
 	for c := range ms.cellCh {
 		ms.cellCh[c].Faults = append(ms.cellCh[c].Faults, physics.Fault{Kind: physics.Silent, From: at, To: at + gap})
 	}
+	soc = min(r.Cells[0].SoC, 1) - soc*0.12 // shipped a little below the string
 	done := false
 	st := m / r.Cfg.Modules
 	s.step = func(t float64, r *physics.Rack) {
