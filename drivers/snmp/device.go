@@ -31,6 +31,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock stamped on readings (default time.Now).
 	Now func() time.Time
+	// InventoryEvery reads the inventory points (device.model, serial,
+	// firmware, ...) on the first poll and then once every so many polls
+	// (default 12: once a minute at a 5 s poll). 1 reads them every poll.
+	InventoryEvery int
 }
 
 // Device polls one agent through a profile. Poll is for one goroutine at a
@@ -46,6 +50,7 @@ type Device struct {
 	mu      sync.Mutex // guards maxOIDs and reps between Poll and Switch
 	maxOIDs int
 	reps    uint32 // GETBULK max-repetitions that works
+	invery  int
 
 	requests, errs, polls atomic.Uint64
 }
@@ -63,6 +68,10 @@ func NewDevice(name string, p *Profile, c Conn, opts Options) *Device {
 	}
 	if d.now == nil {
 		d.now = time.Now
+	}
+	d.invery = opts.InventoryEvery
+	if d.invery <= 0 {
+		d.invery = 12
 	}
 	return d
 }
@@ -98,17 +107,22 @@ func (d *Device) Stats() Stats {
 	return s
 }
 
-// Poll reads every scalar and table of the profile once. Objects the agent
+// Poll reads every scalar and table of the profile once (the inventory
+// points device.* only every Options.InventoryEvery polls). Objects the agent
 // lacks are left out; a table that cannot be read is logged and left out.
 // Poll fails only when the agent gave nothing at all (no answer, wrong
 // credentials); the error names the agent and the OID.
 func (d *Device) Poll(ctx context.Context) ([]drivers.Reading, error) {
-	d.polls.Add(1)
+	n := d.polls.Add(1)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	inventory := (n-1)%uint64(d.invery) == 0
 	var oids []string
 	seen := map[string]bool{}
 	for _, s := range d.p.Scalars {
+		if isInventory(s.Point) && !inventory {
+			continue
+		}
 		for _, o := range []string{s.OID, s.DecimalsOID} {
 			if o != "" && !seen[o] {
 				seen[o] = true
@@ -200,6 +214,9 @@ func (d *Device) Poll(ctx context.Context) ([]drivers.Reading, error) {
 	}
 	return out, nil
 }
+
+// isInventory tells the points that do not change between polls.
+func isInventory(point string) bool { return strings.HasPrefix(point, "device.") }
 
 // reading decodes one varbind for point.
 func (d *Device) reading(point string, v *Value, pdu gosnmp.SnmpPDU, x rowExtra, t time.Time) (drivers.Reading, bool) {

@@ -3,6 +3,7 @@ package snmp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -243,5 +244,25 @@ func TestPollFailsOnlyWithoutAnswer(t *testing.T) {
 	}
 	if d.Stats().Errors == 0 {
 		t.Errorf("errors not counted")
+	}
+}
+
+func TestInventoryEvery(t *testing.T) {
+	f := upsAgent(gosnmp.Version2c)
+	f.set("1.3.6.1.4.1.318.1.1.1.1.1.1.0", gosnmp.OctetString, []byte("Smart-UPS X 750"))
+	src := testProfile + "\n" // device.model as a scalar
+	src = strings.Replace(src, "scalars:\n", "scalars:\n  - point: device.model\n    oid: 1.3.6.1.4.1.318.1.1.1.1.1.1.0\n", 1)
+	d := NewDevice("ups", mustProfile(t, src), f, Options{InventoryEvery: 3})
+	var seen []bool
+	for i := 0; i < 4; i++ {
+		rs, err := d.Poll(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, ok := byPoint(rs)["device.model"]
+		seen = append(seen, ok && r.Text == "Smart-UPS X 750")
+	}
+	if want := []bool{true, false, false, true}; fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("device.model read on polls %v, want %v", seen, want)
 	}
 }

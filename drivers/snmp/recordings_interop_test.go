@@ -4,6 +4,7 @@ package snmp
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sort"
 	"testing"
@@ -202,5 +203,27 @@ func checkWant(t *testing.T, got map[string]drivers.Reading, want map[string]any
 				}
 			}
 		}
+	}
+}
+
+// TestProbeURL reads a recording the way "emberwatch probe snmp://..." does.
+func TestProbeURL(t *testing.T) {
+	sim := startSnmpsim(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, tc := range []struct{ url, point string }{
+		{"snmp://apc_smt750x-nmc2@" + sim.Addr, "battery.temperature"},
+		{"snmp://eatonpdu_2@" + sim.Addr + "?profile=eaton-epdu&timeout=1s", "outlet.2.current"},
+	} {
+		rs, err := ProbeURL(ctx, tc.url)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.url, err)
+		}
+		if _, ok := byPoint(rs)[tc.point]; !ok {
+			t.Errorf("%s: no %s in %d readings", tc.url, tc.point, len(rs))
+		}
+	}
+	if _, err := ProbeURL(ctx, "snmp://x@"+sim.Addr+"?profile=nope"); !errors.Is(err, ErrNoProfile) {
+		t.Errorf("unknown profile: %v", err)
 	}
 }
