@@ -46,6 +46,8 @@ func verbs() []verb {
 		{"replay", "run the detector over a recorded trace", replayCmd},
 		{"check", "validate a site config and its profiles", checkCmd},
 		{"probe", "read one device once, for commissioning", probeCmd},
+		{"keygen", "make an Ed25519 key pair for signing shed and operator commands", keygenCmd},
+		{"host", "the shed listener on a rack host: verify, acknowledge, shut down", hostCmd},
 		{"version", "print version, commit, Go version and platform", versionCmd},
 	}
 }
