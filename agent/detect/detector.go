@@ -69,6 +69,7 @@ type device struct {
 	hasFloat      bool
 	floatBase     float64
 	floatClimb    bool
+	charging      bool    // current known and not a discharge
 	warm          float64 // common-mode warming over five hours, °C
 	slotLoad      bool
 	tenI          history // ten-minute string current

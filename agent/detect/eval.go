@@ -253,6 +253,9 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		dev.lastDischarge = now
 	}
 	load := hasI && abs(I) >= cfg.LoadCurrent
+	// the string is known not to be discharging: heat is not Joule heat
+	// of a discharge (Q30-like cells heat to 65 °C under a 4C load)
+	dev.charging = hasI && I > -cfg.LoadCurrent
 	if load {
 		if dev.loadSince == 0 {
 			dev.loadSince = now
@@ -276,9 +279,10 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 				sc = append(sc, ranked{v: s.level, s: s})
 				cmv = append(cmv, s.level)
 			} else {
-				s.hasX, s.accel = false, false
+				s.hasX, s.accel, s.lrate = false, false, 0
 				if newMin {
 					s.xmin.push(0, false)
+					s.minute.push(0, false)
 				}
 			}
 		}
@@ -295,6 +299,11 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 			}
 			if newMin {
 				s.xmin.push(s.x, s.hasX)
+				s.minute.push(s.level, true)
+				s.lrate = 0
+				if l5, ok := s.minute.at(5); ok {
+					s.lrate = (s.level - l5) / 5
+				}
 			}
 			d.accel(s, settled)
 		}
@@ -518,28 +527,33 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 		if hot == nil || s.last > hot.last {
 			hot = s
 		}
+		l, w := none, ""
+		switch {
+		case s.last >= cfg.RunawayTemp && s.lrate > 0.5:
+			l, w = critical, "self-heating"
+		case dev.charging && s.last >= cfg.OverTempCritical && s.lrate >= 0.2:
+			l, w = critical, "hot and still heating with no discharge"
+		case dev.charging && s.last >= cfg.OverTempWarning && s.lrate >= 0.2:
+			l, w = warning, "hot and still heating with no discharge"
+		}
 		if !s.hasX {
-			if s.last >= cfg.RunawayTemp && s.rate > 0.5 && th < critical {
-				th, why, best = critical, "self-heating", s
+			if best == nil || l > th {
+				th, why, best = l, w, s
 			}
 			continue
 		}
-		l, w := none, ""
 		if s.refKind == refNeighbours {
 			switch {
-			case s.cusum >= cfg.RiseCritical:
+			case s.cusum >= cfg.RiseCritical && l < critical:
 				l, w = critical, "rise"
-			case s.cusum >= cfg.RiseWarning:
+			case s.cusum >= cfg.RiseWarning && l < warning:
 				l, w = warning, "rise"
-			case s.cusum >= cfg.RiseAdvisory:
+			case s.cusum >= cfg.RiseAdvisory && l < advisory:
 				l, w = advisory, "rise"
 			}
 		}
 		if s.accel && l < warning {
 			l, w = warning, "accelerating"
-		}
-		if s.last >= cfg.RunawayTemp && s.rate > 0.5 {
-			l, w = critical, "self-heating"
 		}
 		if best == nil || l > th || (l == th && s.cusum > best.cusum) {
 			th, why, best = l, w, s
@@ -646,6 +660,7 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 		ev["excess"] = round3(s.x)
 		ev["rise"] = round3(s.cusum)
 		ev["rate_c_per_min"] = round3(s.rate)
+		ev["temperature_rate_c_per_min"] = round3(s.lrate)
 		ev["accelerating"] = s.accel
 	}
 	if sag != 0 {
@@ -679,6 +694,8 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 		msg = fmt.Sprintf("%s rose %.1f °C more than its neighbours explain, now %.1f °C above them", u.subject, s.cusum, s.x)
 	case why == "accelerating" && s != nil:
 		msg = fmt.Sprintf("%s heating faster and faster: %.1f °C/min above its %s", u.subject, s.rate, s.refKind)
+	case why == "hot and still heating with no discharge" && s != nil:
+		msg = fmt.Sprintf("%s at %.0f °C and still heating %.1f °C/min with no discharge to explain it", u.subject, s.last, s.lrate)
 	case why == "self-heating" && s != nil:
 		msg = fmt.Sprintf("%s at %.0f °C and still rising: self-heating", u.subject, s.last)
 	case why == "fast rise" || why == "fast rise with voltage drop" || why == "fast rise above the temperature limit":

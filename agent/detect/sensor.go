@@ -130,7 +130,8 @@ type sensor struct {
 	alarm     alert // offgas, for gas sensors
 	prevLast  float64
 	accel     bool
-	rate      float64
+	rate      float64 // rise of x, °C/min over AccelWindow
+	lrate     float64 // rise of the level, °C/min over five minutes
 	xmin      history
 
 	// GB 38031 fast rise: a run of samples each rising >= FastRate.
