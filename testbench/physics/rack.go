@@ -179,7 +179,6 @@ type Rack struct {
 	// the rack, J, for energy-balance checks.
 	EnergyIn, EnergyOut float64
 	maxStep             float64
-	gTot                []float64
 	bufA, bufB          []float64
 	cellRs              []float64
 	links               [][2]link
@@ -218,7 +217,6 @@ func NewRack(cfg Config, room, soc float64, rng *rand.Rand) (*Rack, error) {
 			c.Trigger = cfg.Chem.RunawayT
 		}
 	}
-	r.gTot = make([]float64, n)
 	r.links = make([][2]link, n)
 	for i := range r.Cells {
 		r.links[i] = [2]link{{-1, 0}, {-1, 0}}
@@ -235,7 +233,6 @@ func NewRack(cfg Config, room, soc float64, rng *rand.Rand) (*Rack, error) {
 		for _, j := range r.neighbours(i) {
 			g += r.linkG(i, j)
 		}
-		r.gTot[i] = g
 		minTau = min(minTau, cap/g)
 	}
 	minTau = min(minTau, cfg.ModuleAirC/(cfg.ModuleAirG+float64(cfg.Cells)*cfg.AirG*1.5))

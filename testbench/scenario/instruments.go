@@ -66,7 +66,7 @@ func newInstruments(s *Scenario, r *physics.Rack, perModule int, tau, air, res, 
 	in := &instruments{rng: rng, device: s.truth.Device}
 	cfg := r.Cfg
 	for st := 0; st < cfg.Strings; st++ {
-		pre := strings1(cfg.Strings, st)
+		pre := pointPrefix(cfg.Strings, st)
 		in.strs = append(in.strs, strSensors{prefix: pre, st: st,
 			cur:    physics.Channel{Noise: 0.05, Resolution: 0.1},
 			volt:   physics.Channel{Noise: 0.02, Resolution: 0.01},

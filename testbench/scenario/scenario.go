@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"strconv"
 	"time"
 
@@ -244,16 +243,16 @@ func (s *Scenario) Run(ctx context.Context, emit func(trace.Row) error) (Truth, 
 	if s.subj >= 0 && s.truth.Class == Runaway {
 		st, m := s.subj/r.Cfg.Modules, s.subj%r.Cfg.Modules
 		s.truth.String, s.truth.Module = st+1, m+1
-		s.truth.Subject = strings1(r.Cfg.Strings, st) + "module." + strconv.Itoa(m+1)
+		s.truth.Subject = pointPrefix(r.Cfg.Strings, st) + "module." + strconv.Itoa(m+1)
 	}
 	return s.truth, nil
 }
 
 func dur(s float64) time.Duration { return time.Duration(math.Round(s*1e3)) * time.Millisecond }
 
-// strings1 is the point prefix of string st (0-based): "battery." for a
+// pointPrefix is the point prefix of string st (0-based): "battery." for a
 // single-string rack, "battery.string.S." otherwise.
-func strings1(n, st int) string {
+func pointPrefix(n, st int) string {
 	if n <= 1 {
 		return "battery."
 	}
@@ -282,16 +281,6 @@ func pick[T any](s *Scenario, v ...T) T { return v[s.rng.IntN(len(v))] }
 func (s *Scenario) param(name string, v float64) float64 {
 	s.truth.Params[name] = v
 	return v
-}
-
-// sortedParams returns parameter names in order (for stable output).
-func (t Truth) sortedParams() []string {
-	k := make([]string, 0, len(t.Params))
-	for n := range t.Params {
-		k = append(k, n)
-	}
-	sort.Strings(k)
-	return k
 }
 
 // Planned returns the simulated length the scenario will run at most.
