@@ -144,9 +144,14 @@ func (c *Channel) Read(t, v float64, rng *rand.Rand) (float64, bool) {
 // 0.001 whose inverse is a whole number.
 func quantize(v, step float64) float64 {
 	if inv := math.Round(1 / step); inv >= 1 && math.Abs(inv*step-1) < 1e-9 {
-		return math.Round(v*inv) / inv
+		v = math.Round(v*inv) / inv
+	} else {
+		v = math.Round(v/step) * step
 	}
-	return math.Round(v/step) * step
+	if v == 0 {
+		return 0 // no "-0" in a trace
+	}
+	return v
 }
 
 // Value returns the sensor's last true temperature, °C.

@@ -174,6 +174,8 @@ func (s *Scenario) Run(ctx context.Context, emit func(trace.Row) error) (Truth, 
 		return emit(row)
 	}
 	s.truth.PeakSensorTemp = -273
+	r.Room = s.room(0)
+	r.Step(0) // voltages and currents before the first sample
 	last := 0.0
 	for t := 0.0; t <= s.dur; t += in.sample {
 		if int(t/in.sample)%4096 == 0 {
