@@ -492,6 +492,12 @@ func (d *Device) walkColumns(ctx context.Context, cols []string, maxRows map[str
 				continue
 			}
 			d.errs.Add(1)
+			if (pkt.Error == gosnmp.TooBig || pkt.Error == gosnmp.GenErr) && reps <= FallbackRepetitions && len(active) > 1 {
+				// Fewer columns a request, remembered as for GET (some
+				// agents answer genErr rather than tooBig).
+				d.maxOIDs = (len(active) + 1) / 2
+				continue
+			}
 			return data, fmt.Errorf("GETBULK %s: %v", req[0], pkt.Error)
 		}
 		if len(pkt.Variables) == 0 {

@@ -141,3 +141,28 @@ func TestRateLimit(t *testing.T) {
 	}
 	t.Logf("12 requests in %v", times[len(times)-1].Sub(times[0]))
 }
+
+// TestTooBigAgainstSnmpsim: an agent that takes few varbinds a request
+// still yields every value; the working size is learnt and kept.
+func TestTooBigAgainstSnmpsim(t *testing.T) {
+	sim := startSnmpsim(t, "--max-varbinds=4")
+	ps, err := DefaultProfiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := ps.Get("apc-ups")
+	c := sim.dial(t, "apc_smt750x-nmc2")
+	d := NewDevice("ups", p, c, Options{})
+	for i := 0; i < 2; i++ {
+		rs, err := d.Poll(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkWant(t, byPoint(rs), map[string]any{"battery.temperature": 23.4, "battery.voltage": 54.7, "ambient.1.temperature": 20.0})
+	}
+	st := d.Stats()
+	t.Logf("stats after two polls: %+v", st)
+	if st.MaxOIDs > 4 {
+		t.Errorf("MaxOIDs = %d, want at most 4", st.MaxOIDs)
+	}
+}
