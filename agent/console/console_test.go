@@ -15,7 +15,10 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-const root = "emberwatch/v1/demo/gw-1"
+const (
+	site = "emberwatch/v1/demo"
+	root = site + "/gw-1"
+)
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -54,6 +57,13 @@ var script = []msg{
 	{root + "/alert/bms-1", `not json`},
 	{"emberwatch/v1/demo/other-gw/telemetry/bms-9", `{"readings":[]}`},
 	{root + "/alerts", `[{"id":"a1","time":"2026-03-01T12:00:05Z","device":"bms-1","subject":"battery.module.2","kind":"thermal_runaway","level":"warning","state":"escalated"}]`},
+	{site + "/ack/web-1", `{"site":"demo","group":"rack-a-web","host":"web-1","status":"online","dry_run":true}`},
+	{site + "/shed/rack-a-web", `{"action":"shutdown","gateway":"gw-1","group":"rack-a-web","tier":1,"seq":7,"reason":{"device":"bms-1","subject":"battery.module.2","kind":"thermal_runaway","level":"warning"}}`},
+	{root + "/shed/outcome", `{"kind":"send","tier":1,"group":"rack-a-web","seq":7}`},
+	{site + "/ack/web-1", `{"site":"demo","group":"rack-a-web","host":"web-1","status":"shutting-down","seq":7,"dry_run":true}`},
+	{root + "/shed/outcome", `{"kind":"outlets-off","tier":1,"why":"hosts down","outlets":[{"pdu":"pdu-a","outlet":1,"on":false}]}`},
+	{root + "/shed", `{"tiers":[{"tier":1,"name":"web","state":"off","down":1,"hosts":1,"why":"hosts down"},{"tier":2,"name":"db","state":"idle","down":0,"hosts":1}],"fsd":["bms-1","rack-a-web"]}`},
+	{"emberwatch/v1/other-site/ack/web-9", `{"status":"online"}`},
 }
 
 func golden(t *testing.T, name, got string) {
@@ -122,7 +132,10 @@ func TestApply(t *testing.T) {
 		got  any
 		want any
 	}{
-		{"messages applied", s.Messages, 7},
+		{"messages applied", s.Messages, 12},
+		{"hosts", s.Hosts["web-1"].Status, "shutting-down"},
+		{"tiers", len(s.Tiers), 2},
+		{"shed events", len(s.ShedEvents), 4},
 		{"devices", len(s.Devices), 2},
 		{"bms-1 updates", s.Devices["bms-1"].Updates, 2},
 		{"module 2 temperature", s.Devices["bms-1"].Points["battery.module.2.temperature"].Value, 29.3},

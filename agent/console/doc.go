@@ -2,7 +2,11 @@
 // to emberwatch/v1/<site>/<gateway>/# (CONTRACTS section 5) and shows, per
 // device, a compact table of module temperatures and voltages with the
 // string's voltage, current and state of charge, the alerts as they arrive
-// (CONTRACTS section 4) and a line with the broker and gateway state.
+// (CONTRACTS section 4) and a line with the broker and gateway state. It
+// also follows load shedding: the site's shed commands
+// (emberwatch/v1/<site>/shed/+), the hosts' acknowledgements
+// (emberwatch/v1/<site>/ack/+) and the gateway's shed status and outcomes
+// (<root>/shed, <root>/shed/outcome).
 //
 // The package is split so that the drawing can be tested without a broker
 // or a terminal:

@@ -235,6 +235,7 @@ func Screen(s *State) string {
 		}
 	}
 
+	b.WriteString(shedScreen(s))
 	b.WriteString("\n")
 	active := s.ActiveAlerts()
 	fmt.Fprintf(&b, "alerts: %d active\n", len(active))
@@ -315,6 +316,8 @@ func Line(s *State, u Update) string {
 		return fmt.Sprintf("%s alert %s", at, alertBody(u.Alert))
 	case ActiveAlertsUpdate:
 		return fmt.Sprintf("%s active alerts: %d", at, len(s.Active))
+	case ShedUpdate:
+		return shedLine(s, u, at)
 	}
 	return ""
 }

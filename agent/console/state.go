@@ -77,6 +77,8 @@ type State struct {
 	Messages int
 	// Now is the time of the last message applied; the view shows it.
 	Now time.Time
+
+	shedState
 }
 
 // NewState returns an empty state for the gateway under root
@@ -106,6 +108,9 @@ const (
 	TelemetryUpdate
 	AlertUpdate
 	ActiveAlertsUpdate
+	// ShedUpdate is a shed command, a host acknowledgement, an outcome
+	// or the shed status.
+	ShedUpdate
 )
 
 // Update describes what one message changed.
@@ -116,19 +121,33 @@ type Update struct {
 	Points int
 	// Alert is the event of an AlertUpdate.
 	Alert Alert
+	// Shed is the text of a ShedUpdate's event; empty for a shed status.
+	Shed string
 }
 
-// Apply folds one message received at now into the state. Messages on
-// topics outside the root, or that the view does not show, are Ignored.
-// A payload that cannot be decoded returns an error naming the topic and
-// leaves the state unchanged.
+// Apply folds one message received at now into the state: the gateway's
+// topics under its root, and the site's shed commands and host
+// acknowledgements. Messages on other topics, or that the view does not
+// show, are Ignored. A payload that cannot be decoded returns an error
+// naming the topic and leaves the state unchanged.
 func (s *State) Apply(topic string, payload []byte, now time.Time) (Update, error) {
-	rest, ok := strings.CutPrefix(topic, s.Root()+"/")
-	if !ok {
-		return Update{}, nil
-	}
 	var u Update
 	var err error
+	rest, ok := strings.CutPrefix(topic, s.Root()+"/")
+	if !ok {
+		site, ok := s.siteTopic(topic)
+		switch {
+		case !ok:
+			return Update{}, nil
+		case strings.HasPrefix(site, "shed/"):
+			u, err = s.applyCommand(strings.TrimPrefix(site, "shed/"), payload, now)
+		case strings.HasPrefix(site, "ack/"):
+			u, err = s.applyAck(strings.TrimPrefix(site, "ack/"), payload, now)
+		default:
+			return Update{}, nil
+		}
+		return s.applied(topic, u, err, now)
+	}
 	switch {
 	case rest == "state":
 		u, err = s.applyState(payload)
@@ -138,11 +157,23 @@ func (s *State) Apply(topic string, payload []byte, now time.Time) (Update, erro
 		u, err = s.applyAlert(payload)
 	case rest == "alerts":
 		u, err = s.applyActive(payload)
+	case rest == "shed":
+		u, err = s.applyShedStatus(payload)
+	case rest == "shed/outcome":
+		u, err = s.applyOutcome(payload, now)
 	default:
 		return Update{}, nil
 	}
+	return s.applied(topic, u, err, now)
+}
+
+// applied counts an applied message.
+func (s *State) applied(topic string, u Update, err error, now time.Time) (Update, error) {
 	if err != nil {
 		return Update{}, fmt.Errorf("console: %s: %w", topic, err)
+	}
+	if u.Kind == Ignored {
+		return u, nil
 	}
 	s.Messages++
 	s.Now = now

@@ -64,8 +64,12 @@ func NewView(w io.Writer, opts Options) *View {
 	return &View{opts: opts, log: log, w: w, st: st, dirty: true, seen: make(chan struct{})}
 }
 
-// Topic returns the subscription filter of the view: <root>/#.
-func (v *View) Topic() string { return Root(v.opts.Site, v.opts.Gateway) + "/#" }
+// Topics returns the subscription filters of the view: the gateway's
+// <root>/#, and the site's shed commands and host acknowledgements.
+func (v *View) Topics() []string {
+	site := "emberwatch/v1/" + v.opts.Site
+	return []string{Root(v.opts.Site, v.opts.Gateway) + "/#", site + "/shed/+", site + "/ack/+"}
+}
 
 // Handle applies one MQTT message. In line mode it writes the update's
 // line at once; in terminal mode the next tick of Run redraws.

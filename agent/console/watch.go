@@ -9,11 +9,14 @@ import (
 )
 
 // Watch connects to the broker at url (tcp://host:port) as clientID,
-// subscribes to the view's topic with QoS 1 and feeds the view until ctx
+// subscribes to the view's topics with QoS 1 and feeds the view until ctx
 // is done. The client reconnects and subscribes again after a lost
 // connection. Watch returns an error when the first connection fails.
 func Watch(ctx context.Context, url, clientID string, v *View) error {
-	topic := v.Topic()
+	filters := map[string]byte{}
+	for _, t := range v.Topics() {
+		filters[t] = 1
+	}
 	handler := func(_ paho.Client, m paho.Message) { v.Handle(m.Topic(), m.Payload()) }
 	opts := paho.NewClientOptions().
 		AddBroker(url).
@@ -24,7 +27,7 @@ func Watch(ctx context.Context, url, clientID string, v *View) error {
 		SetConnectTimeout(5 * time.Second).
 		SetOnConnectHandler(func(c paho.Client) {
 			v.SetConnected(true)
-			c.Subscribe(topic, 1, handler)
+			c.SubscribeMultiple(filters, handler)
 		}).
 		SetConnectionLostHandler(func(paho.Client, error) { v.SetConnected(false) })
 	c := paho.NewClient(opts)

@@ -14,6 +14,7 @@ import (
 	"github.com/emberwatch/emberwatch/agent/console"
 	"github.com/emberwatch/emberwatch/agent/detect"
 	"github.com/emberwatch/emberwatch/agent/poll"
+	"github.com/emberwatch/emberwatch/agent/shed"
 	"github.com/emberwatch/emberwatch/drivers"
 )
 
@@ -26,6 +27,10 @@ const (
 
 // DefaultLength is the scenario time a run lasts unless told otherwise.
 const DefaultLength = 60 * time.Second
+
+// HostStop is how long, in scenario time, a simulated host takes to stop
+// after it acknowledged a shutdown.
+const HostStop = 5 * time.Second
 
 // AlertClearHold is how long a cleared alert stays clear before the clear
 // is published, in the demo (the agent's default is a minute).
@@ -75,6 +80,8 @@ type Options struct {
 	Seed uint64
 	// Version is reported in the gateway's state message.
 	Version string
+	// NoShed leaves load shedding out: no shed controller, hosts or PDU.
+	NoShed bool
 	// NewPoller returns the agent's poller of the rack; when nil, a
 	// ModbusPoller: the rack served over Modbus TCP and read with the
 	// Modbus driver. It may start a simulator that stops with ctx.
@@ -92,6 +99,10 @@ type Result struct {
 	Polls, Errors int
 	// ScenarioTime is how far the scenario got.
 	ScenarioTime time.Duration
+	// Shed is the state of every shed tier at the end, Outlets the
+	// simulated PDU's switched outlets (nil with NoShed).
+	Shed    []shed.TierStatus
+	Outlets map[shed.Outlet]bool
 	// State is the console's final state: what reached it through the
 	// broker.
 	State *console.State
@@ -183,8 +194,23 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	det := detect.New(DetectorConfig())
 	epoch := time.Now().UTC()
 	clock := func() time.Time { return epoch.Add(sim.Now()) }
-	res.Polls, res.Errors, err = runAgent(runCtx, log, poller, pub, det, clock, interval)
+	onAlert := func(context.Context, detect.Event) {}
+	var shedder *Shedder
+	if !opts.NoShed {
+		hostStop := time.Duration(float64(HostStop) / opts.Speed)
+		shedder, err = StartShedder(runCtx, b.URL(), hostStop, log)
+		if err != nil {
+			pub.Close()
+			return nil, err
+		}
+		onAlert = shedder.Alert
+	}
+	res.Polls, res.Errors, err = runAgent(runCtx, log, poller, pub, det, clock, interval, onAlert)
 	pub.Close()
+	if shedder != nil {
+		shedder.Close()
+		res.Shed, res.Outlets = shedder.Status(), shedder.Outlets()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +237,7 @@ type batch struct {
 // published, and fed to the detector, whose events are published too. It
 // returns when ctx is done and everything polled has been published, with
 // the counts of good and failed polls.
-func runAgent(ctx context.Context, log *slog.Logger, p Poller, pub Publisher, det *detect.Detector, clock func() time.Time, interval time.Duration) (polls, errs int, err error) {
+func runAgent(ctx context.Context, log *slog.Logger, p Poller, pub Publisher, det *detect.Detector, clock func() time.Time, interval time.Duration, onAlert func(context.Context, detect.Event)) (polls, errs int, err error) {
 	queue := make(chan batch, 64)
 	var dropped int
 	sched := poll.New(poll.SinkFunc(func(device string, _ time.Time, rs []drivers.Reading) {
@@ -227,7 +253,7 @@ func runAgent(ctx context.Context, log *slog.Logger, p Poller, pub Publisher, de
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		publish(ctx, log, queue, pub, det, clock)
+		publish(ctx, log, queue, pub, det, clock, onAlert)
 	}()
 	_ = sched.Run(ctx) // returns nil once ctx is done and polls have returned
 	close(queue)
@@ -246,7 +272,7 @@ func runAgent(ctx context.Context, log *slog.Logger, p Poller, pub Publisher, de
 // queue until it is closed; the detector's events go through an alert
 // tracker (agent/alert) as in the agent, and what it publishes goes out
 // with the list of active alerts.
-func publish(ctx context.Context, log *slog.Logger, queue <-chan batch, pub Publisher, det *detect.Detector, clock func() time.Time) {
+func publish(ctx context.Context, log *slog.Logger, queue <-chan batch, pub Publisher, det *detect.Detector, clock func() time.Time, onAlert func(context.Context, detect.Event)) {
 	tr := alert.New(alert.Options{ClearHold: AlertClearHold})
 	for b := range queue {
 		at := clock()
@@ -265,6 +291,7 @@ func publish(ctx context.Context, log *slog.Logger, queue <-chan batch, pub Publ
 			if err := pub.Alert(ctx, u.Event); err != nil && ctx.Err() == nil {
 				log.Warn("demo: alert publish failed", "device", u.Event.Device, "id", u.Event.ID, "err", err)
 			}
+			onAlert(ctx, u.Event)
 		}
 		if len(ups) == 0 {
 			continue

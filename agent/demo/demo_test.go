@@ -60,6 +60,24 @@ func TestRunReachesConsole(t *testing.T) {
 			ok   bool
 		}{"a thermal_runaway alert on module 5 reached the console", hasAlert(res.State.Alerts, "thermal_runaway", "battery.module.5")})
 	}
+	// The warning (at about 45 s) sheds the web tier: commands, the
+	// hosts' acknowledgements and the outlets, all through the broker.
+	if res.ScenarioTime >= 58*time.Second && hasLevel(res.State.Alerts, "warning") {
+		web := res.Shed[0]
+		for _, c := range []struct {
+			name string
+			ok   bool
+		}{
+			{"the web tier was commanded", web.State == "commanded" || web.State == "off"},
+			{"the console saw the shed command", strings.Contains(out.String(), "shed command shutdown to rack-a-web")},
+			{"the console saw web-1 shutting down", strings.Contains(out.String(), "shed host web-1 (rack-a-web) shutting-down")},
+		} {
+			tests = append(tests, struct {
+				name string
+				ok   bool
+			}{c.name, c.ok})
+		}
+	}
 	for _, tt := range tests {
 		if !tt.ok {
 			t.Errorf("%s: no", tt.name)
@@ -73,6 +91,15 @@ func TestRunReachesConsole(t *testing.T) {
 func hasAlert(as []console.Alert, kind, subject string) bool {
 	for _, a := range as {
 		if a.Kind == kind && a.Subject == subject {
+			return true
+		}
+	}
+	return false
+}
+
+func hasLevel(as []console.Alert, level string) bool {
+	for _, a := range as {
+		if a.Level == level {
 			return true
 		}
 	}
