@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/emberwatch/emberwatch/agent/command"
+	"github.com/emberwatch/emberwatch/agent/nutd"
 )
 
 // Config is one site file: who this gateway is, where it publishes, and
@@ -32,6 +35,16 @@ type Config struct {
 	// Detect holds the detector's settings, left to the detector to decode
 	// (see DecodeDetect). Its keys are not checked here.
 	Detect yaml.Node `yaml:"detect"`
+	// Shed is the shed plan (groups, tiers, rules), left to the shed
+	// package to decode and validate (see agent/shed.DecodePlan); its
+	// lines are lines of the site file.
+	Shed yaml.Node `yaml:"shed"`
+	// Commands is how the gateway signs its shed commands and whom it
+	// trusts for operator commands. Relative paths are taken from the site
+	// file's folder (see CommandsResolved).
+	Commands command.Config `yaml:"commands"`
+	// NUT is the read-only upsd-protocol endpoint, off by default.
+	NUT nutd.Config `yaml:"nut"`
 
 	// File is the path the config was loaded from.
 	File string `yaml:"-"`
@@ -252,6 +265,21 @@ func (c *Config) DecodeDetect(v any) error {
 	d := &decoder{file: c.File, lines: map[string]int{}}
 	d.decode(&n, rv.Elem(), "detect")
 	return d.errs.err()
+}
+
+// HasShed reports whether the site file has a shed: section.
+func (c *Config) HasShed() bool { return c.Shed.Kind != 0 && c.Shed.ShortTag() != "!!null" }
+
+// CommandsResolved returns the commands: section with its file paths
+// taken from the site file's folder.
+func (c *Config) CommandsResolved() command.Config {
+	cc := c.Commands
+	cc.Key, cc.SeqFile, cc.OperatorSeqFile = c.Resolve(cc.Key), c.Resolve(cc.SeqFile), c.Resolve(cc.OperatorSeqFile)
+	cc.OperatorKeys = make([]string, len(c.Commands.OperatorKeys))
+	for i, k := range c.Commands.OperatorKeys {
+		cc.OperatorKeys[i] = c.Resolve(k)
+	}
+	return cc
 }
 
 // Password returns the MQTT password from PasswordFile (first line) or the

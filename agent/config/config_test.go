@@ -164,3 +164,58 @@ func TestExampleSiteFile(t *testing.T) {
 		t.Fatal("no devices in the example")
 	}
 }
+
+func TestSections(t *testing.T) {
+	dir := t.TempDir()
+	site := filepath.Join(dir, "site.yaml")
+	head := "site: s\ngateway: g\nmqtt: {broker: \"tcp://h:1883\"}\n"
+	tests := []struct {
+		name, yaml string
+		want       []string // substrings of the errors; none: valid
+	}{
+		{"none", head, nil},
+		{"nut", head + "nut: {enabled: true, listen: \"127.0.0.1:3493\", max_clients: 8}\n", nil},
+		{"nut bad", head + "nut: {enabled: 2, listen: \"h:x\", max_clients: 5000}\n",
+			[]string{`site.yaml:4: nut.enabled: want true or false`, `nut.listen: "h:x": port "x"`, `nut.max_clients: 5000`}},
+		{"shed needs a key", head + "shed: {groups: []}\n", []string{`site.yaml:4: shed: the plan's commands are signed`}},
+		{"max age", head + "commands: {max_age: 60}\n", []string{`commands.max_age: "60" has no unit`}},
+		{"operator seq without keys", head + "commands: {operator_seq_file: seq.json}\n", []string{`commands.operator_seq_file: set, but no operator_keys`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := os.WriteFile(site, []byte(tt.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(site)
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.NUT.Enabled && c.NUT.MaxClients != 8 {
+					t.Errorf("nut = %+v", c.NUT)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("errors:\n%v\nwant one containing %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestCommandsResolved(t *testing.T) {
+	c := &Config{File: "/etc/emberwatch/site.yaml"}
+	c.Commands.Key, c.Commands.OperatorKeys = "gw.key", []string{"/k/console.pub", "ops.pub"}
+	r := c.CommandsResolved()
+	if r.Key != "/etc/emberwatch/gw.key" || r.OperatorKeys[0] != "/k/console.pub" || r.OperatorKeys[1] != "/etc/emberwatch/ops.pub" || r.SeqFile != "" {
+		t.Errorf("resolved %+v", r)
+	}
+	if c.Commands.OperatorKeys[1] != "ops.pub" {
+		t.Error("the config was changed")
+	}
+}

@@ -66,6 +66,8 @@ func (c *Config) validate(d *decoder) {
 		c.validateDevice(i, names, bad)
 	}
 	c.validateBuses(bad)
+	c.validateCommands(bad)
+	c.validateNUT(bad)
 }
 
 // validateBuses checks devices that share a transport: units of one RTU

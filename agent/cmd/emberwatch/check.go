@@ -13,6 +13,8 @@ import (
 
 	"github.com/emberwatch/emberwatch/agent/config"
 	"github.com/emberwatch/emberwatch/agent/detect"
+	"github.com/emberwatch/emberwatch/agent/nutd"
+	"github.com/emberwatch/emberwatch/agent/shed"
 	"github.com/emberwatch/emberwatch/drivers/i2c"
 	"github.com/emberwatch/emberwatch/drivers/modbus"
 	"github.com/emberwatch/emberwatch/drivers/snmp"
@@ -42,8 +44,15 @@ func checkCmd(_ context.Context, e *env, args []string) error {
 		}
 		return usagef("%s: %d %s", *file, len(errs), noun)
 	}
-	fmt.Fprintf(e.stdout, "%s: ok: site %s, gateway %s, %d devices, %d profiles\n",
-		*file, cfg.Site, cfg.Gateway, len(cfg.Devices), profiles.used())
+	var extra string
+	if p := profiles.plan; p != nil {
+		extra += fmt.Sprintf(", shed plan of %d groups in %d tiers", len(p.Groups), len(p.Tiers))
+	}
+	if cfg.NUT.Enabled {
+		extra += ", NUT endpoint on " + nutListen(cfg)
+	}
+	fmt.Fprintf(e.stdout, "%s: ok: site %s, gateway %s, %d devices, %d profiles%s\n",
+		*file, cfg.Site, cfg.Gateway, len(cfg.Devices), profiles.used(), extra)
 	return nil
 }
 
@@ -55,6 +64,8 @@ type siteProfiles struct {
 	i2c      map[string]*i2c.Profile
 	snmpAll  *snmp.Profiles
 	snmpSeen bool
+	// plan is the site's shed plan, nil when it has none (or a broken one).
+	plan *shed.Plan
 }
 
 func (p *siteProfiles) used() int { return len(p.modbus) + len(p.snmp) + len(p.i2c) }
@@ -159,6 +170,12 @@ func checkSite(file string) (*config.Config, *siteProfiles, []*config.FieldError
 	if used.snmpSeen {
 		used.snmpAll, _ = loadSNMPAll(cfg, sets)
 	}
+	plan, perrs := sitePlan(cfg)
+	errs = append(errs, perrs...)
+	if plan != nil {
+		errs = append(errs, checkPlanDevices(cfg, plan, used)...)
+	}
+	used.plan = plan
 	errs.Sort()
 	profErrs.Sort()
 	return cfg, used, append(errs, profErrs...)
@@ -347,4 +364,130 @@ func detectConfig(cfg *config.Config) (detect.Config, error) {
 		return dc, err
 	}
 	return dc, nil
+}
+
+// sitePlan decodes and validates the site's shed: section; nil and no
+// problems when there is none. Problems are located in the site file.
+func sitePlan(cfg *config.Config) (*shed.Plan, config.Errors) {
+	if !cfg.HasShed() {
+		return nil, nil
+	}
+	n := cfg.Shed
+	p, err := shed.DecodePlan(cfg.File, &n)
+	if err == nil {
+		return p, nil
+	}
+	var pes shed.PlanErrors
+	if errors.As(err, &pes) {
+		out := make(config.Errors, 0, len(pes))
+		for _, pe := range pes {
+			out = append(out, &config.FieldError{File: pe.File, Line: pe.Line, Field: pe.Field, Msg: pe.Msg})
+		}
+		return nil, out
+	}
+	// A decoding error: "file: line N: message" or yaml's own framing.
+	msg := strings.TrimPrefix(err.Error(), cfg.File+": ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
+	msg = strings.TrimSpace(msg)
+	line := cfg.Line("shed")
+	var l int
+	if _, e := fmt.Sscanf(msg, "line %d:", &l); e == nil {
+		line = l
+		_, msg, _ = strings.Cut(msg, ": ")
+	}
+	return nil, config.Errors{{File: cfg.File, Line: line, Field: "shed", Msg: msg}}
+}
+
+// outletControl is the name of the profile control that switches a PDU
+// outlet (see shed.PDUs).
+const outletControl = "outlet"
+
+// checkPlanDevices checks the plan against the site's devices: every PDU
+// whose outlets the plan switches is an SNMP device of the site whose
+// profile allow-lists switching those outlets off; fed_by and rule
+// devices are devices of the site.
+func checkPlanDevices(cfg *config.Config, p *shed.Plan, used *siteProfiles) config.Errors {
+	var errs config.Errors
+	add := func(line int, field, format string, a ...any) {
+		errs = append(errs, &config.FieldError{File: cfg.File, Line: line, Field: field, Msg: fmt.Sprintf(format, a...)})
+	}
+	devs := map[string]config.Device{}
+	for _, d := range cfg.Devices {
+		devs[d.Name] = d
+	}
+	for i, g := range p.Groups {
+		for j, o := range g.Outlets {
+			f := fmt.Sprintf("shed.groups[%d].outlets[%d]", i, j)
+			d, ok := devs[o.PDU]
+			if !ok {
+				add(o.Line, f+".pdu", "%q is not a device of this site", o.PDU)
+				continue
+			}
+			if d.Driver != "snmp" {
+				add(o.Line, f+".pdu", "%q is a %s device: outlets are switched over SNMP", o.PDU, d.Driver)
+				continue
+			}
+			_, urlProfile, err := snmp.ParseURL(d.Address)
+			if err != nil {
+				continue // reported with the device
+			}
+			name := snmpProfileName(d, urlProfile)
+			if name == "" {
+				add(o.Line, f+".pdu", "%q chooses its profile by sysObjectID; name its profile so that its outlet control can be checked", o.PDU)
+				continue
+			}
+			prof, ok := used.snmp[name]
+			if !ok {
+				continue // profile missing or broken: reported with the device
+			}
+			if msg := outletsAllowed(prof, o.Outlets); msg != "" {
+				add(o.Line, f+".outlets", "%s (profile %s): %s", o.PDU, name, msg)
+			}
+		}
+		for _, fb := range g.FedBy {
+			if _, ok := devs[fb]; !ok {
+				add(g.Line, fmt.Sprintf("shed.groups[%d].fed_by", i), "%q is not a device of this site", fb)
+			}
+		}
+	}
+	for i, r := range p.Rules {
+		names := r.Devices
+		if r.Device != "" {
+			names = append([]string{r.Device}, names...)
+		}
+		for _, n := range names {
+			if _, ok := devs[n]; !ok {
+				add(r.Line, fmt.Sprintf("shed.rules[%d].devices", i), "%q is not a device of this site", n)
+			}
+		}
+	}
+	return errs
+}
+
+// outletsAllowed says why a profile does not allow switching these
+// outlets off, or "" when it does.
+func outletsAllowed(p *snmp.Profile, outlets []int) string {
+	for _, c := range p.Controls {
+		if c.Name != outletControl {
+			continue
+		}
+		if _, ok := c.Values["off"]; !ok {
+			return fmt.Sprintf("control %q does not allow-list the command off", outletControl)
+		}
+		for _, n := range outlets {
+			if n > c.Max {
+				return fmt.Sprintf("outlet %d is above the control's max %d", n, c.Max)
+			}
+		}
+		return ""
+	}
+	return fmt.Sprintf("no allow-listed control %q: the profile does not let the agent switch outlets", outletControl)
+}
+
+// nutListen is the address of the site's NUT endpoint.
+func nutListen(cfg *config.Config) string {
+	if cfg.NUT.Listen != "" {
+		return cfg.NUT.Listen
+	}
+	return nutd.DefaultListen
 }

@@ -32,6 +32,14 @@ func TestCheckTestcases(t *testing.T) {
 		}
 		t.Run(d.Name(), func(t *testing.T) {
 			dir := filepath.Join(root, d.Name())
+			// git keeps no file modes but the executable bit; private keys
+			// must not be readable by others.
+			keys, _ := filepath.Glob(filepath.Join(dir, "*.key"))
+			for _, k := range keys {
+				if err := os.Chmod(k, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
 			var stdout, stderr bytes.Buffer
 			e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
 			code := dispatch(context.Background(), e, []string{"check", "-c", filepath.Join(dir, "site.yaml")})
