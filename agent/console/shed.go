@@ -105,6 +105,10 @@ func (s *State) applyAck(host string, payload []byte, now time.Time) (Update, er
 		s.Hosts = map[string]Host{}
 	}
 	s.Hosts[host] = Host{Group: a.Group, Status: a.Status, DryRun: a.DryRun, Seen: now}
+	if a.Status == "received" {
+		// shutting-down (or rejected) follows at once: keep the history short
+		return Update{Kind: ShedUpdate, Shed: fmt.Sprintf("host %s (%s) received", host, a.Group)}, nil
+	}
 	text := fmt.Sprintf("host %s (%s) %s", host, a.Group, a.Status)
 	if a.Reason != "" {
 		text += ": " + a.Reason
