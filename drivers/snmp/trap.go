@@ -66,6 +66,10 @@ type TrapConfig struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// EngineID is the receiver's SNMPv3 engine ID, which senders of v3
+	// informs discover and localize their keys to (default: an RFC 3411
+	// text-format ID "emberwatch").
+	EngineID string
 }
 
 // TrapReceiver receives traps and informs on one UDP socket and hands
@@ -73,7 +77,8 @@ type TrapConfig struct {
 type TrapReceiver struct {
 	cfg    TrapConfig
 	handle func(Event)
-	x      *gosnmp.GoSNMP
+	x      *gosnmp.GoSNMP // decodes with the configured users
+	probe  *gosnmp.GoSNMP // decodes unauthenticated v3 discovery requests
 	traps  map[string]trapRef
 	voc    *drivers.PointVocabulary
 	log    *slog.Logger
@@ -82,6 +87,9 @@ type TrapReceiver struct {
 	mu    sync.Mutex
 	conn  net.PacketConn
 	ready chan struct{}
+	start time.Time
+	// unknownEngineIDs counts v3 engine discovery requests (usmStats).
+	unknownEngineIDs uint32
 
 	// Received counts notifications handled; Dropped those refused.
 	received, dropped uint64
@@ -104,7 +112,13 @@ func NewTrapReceiver(cfg TrapConfig, handle func(Event)) (*TrapReceiver, error) 
 	if r.now == nil {
 		r.now = time.Now
 	}
+	r.start = time.Now()
+	if r.cfg.EngineID == "" {
+		r.cfg.EngineID = "\x80\x00\x1f\x88\x04emberwatch" // enterprise net-snmp, format 4 (text)
+	}
 	r.x = &gosnmp.GoSNMP{Version: gosnmp.Version2c, Timeout: time.Second}
+	r.probe = &gosnmp.GoSNMP{Version: gosnmp.Version3, SecurityModel: gosnmp.UserSecurityModel,
+		MsgFlags: gosnmp.NoAuthNoPriv, SecurityParameters: &gosnmp.UsmSecurityParameters{}}
 	if len(cfg.Users) > 0 {
 		table := gosnmp.NewSnmpV3SecurityParametersTable(gosnmp.NewLogger(nil))
 		for _, u := range cfg.Users {
@@ -176,6 +190,10 @@ func (r *TrapReceiver) Listen(ctx context.Context, addr string) error {
 		}
 		ua, _ := from.(*net.UDPAddr)
 		pkt, err := r.decode(buf[:n])
+		if errors.Is(err, errDiscovery) {
+			r.reportEngineID(conn, pkt, from)
+			continue
+		}
 		if err != nil {
 			r.mu.Lock()
 			r.dropped++
@@ -218,6 +236,43 @@ func (r *TrapReceiver) Stats() TrapStats {
 // errTrap marks a datagram that is not an accepted notification.
 var errTrap = errors.New("not an accepted notification")
 
+// errDiscovery marks an SNMPv3 engine discovery request (RFC 3414 4):
+// the sender of an inform asks for the receiver's engine ID.
+var errDiscovery = errors.New("SNMPv3 engine discovery")
+
+// usmStatsUnknownEngineIDs.0, the Report that answers a discovery.
+const oidUsmStatsUnknownEngineIDs = "1.3.6.1.6.3.15.1.1.4.0"
+
+// reportEngineID answers a discovery request with the receiver's engine ID.
+func (r *TrapReceiver) reportEngineID(conn net.PacketConn, req *gosnmp.SnmpPacket, to net.Addr) {
+	r.mu.Lock()
+	r.unknownEngineIDs++
+	count := r.unknownEngineIDs
+	r.mu.Unlock()
+	rep := &gosnmp.SnmpPacket{
+		Version:       gosnmp.Version3,
+		MsgFlags:      gosnmp.NoAuthNoPriv,
+		SecurityModel: gosnmp.UserSecurityModel,
+		SecurityParameters: &gosnmp.UsmSecurityParameters{
+			AuthoritativeEngineID:    r.cfg.EngineID,
+			AuthoritativeEngineBoots: 1,
+			AuthoritativeEngineTime:  uint32(time.Since(r.start) / time.Second),
+		},
+		ContextEngineID: r.cfg.EngineID,
+		MsgID:           req.MsgID,
+		MsgMaxSize:      65507,
+		RequestID:       req.RequestID,
+		PDUType:         gosnmp.Report,
+		Variables:       []gosnmp.SnmpPDU{{Name: oidUsmStatsUnknownEngineIDs, Type: gosnmp.Counter32, Value: uint(count)}},
+	}
+	out, err := rep.MarshalMsg()
+	if err != nil {
+		r.log.Debug("snmp engine discovery report", "err", err)
+		return
+	}
+	_, _ = conn.WriteTo(out, to)
+}
+
 // decode parses one datagram and checks its credentials. It never panics.
 func (r *TrapReceiver) decode(data []byte) (pkt *gosnmp.SnmpPacket, err error) {
 	defer func() {
@@ -230,7 +285,15 @@ func (r *TrapReceiver) decode(data []byte) (pkt *gosnmp.SnmpPacket, err error) {
 	}
 	pkt, err = r.x.UnmarshalTrap(data, true)
 	if err != nil {
+		if len(r.cfg.Users) > 0 {
+			if p, perr := r.probe.UnmarshalTrap(data, true); perr == nil && isDiscovery(p) {
+				return p, errDiscovery
+			}
+		}
 		return nil, fmt.Errorf("%w: %v", errTrap, err)
+	}
+	if isDiscovery(pkt) {
+		return pkt, errDiscovery
 	}
 	switch pkt.PDUType {
 	case gosnmp.Trap, gosnmp.SNMPv2Trap, gosnmp.InformRequest:
@@ -254,6 +317,14 @@ func (r *TrapReceiver) decode(data []byte) (pkt *gosnmp.SnmpPacket, err error) {
 		}
 	}
 	return pkt, nil
+}
+
+// isDiscovery tells an SNMPv3 engine discovery request: an empty,
+// unauthenticated GetRequest naming no user and no engine.
+func isDiscovery(p *gosnmp.SnmpPacket) bool {
+	usm, ok := p.SecurityParameters.(*gosnmp.UsmSecurityParameters)
+	return ok && p.Version == gosnmp.Version3 && p.PDUType == gosnmp.GetRequest && len(p.Variables) == 0 &&
+		usm.UserName == "" && usm.AuthoritativeEngineID == ""
 }
 
 // event maps a decoded notification.

@@ -49,6 +49,9 @@ func TestTrapsFromNetSNMP(t *testing.T) {
 		{"v3 authPriv APC on battery", snmptrap, []string{"-v", "3", "-e", "0x80001f8880aabbccdd", "-u", "trapper", "-l", "authPriv",
 			"-a", "SHA", "-A", v3AuthPass, "-x", "AES", "-X", v3PrivPass, addr, "", "1.3.6.1.4.1.318.0.5"}, "1.3.6.1.4.1.318.0.5", "OB", false},
 		{"v2c inform power restored", "snmpinform", []string{"-v", "2c", "-c", "public", "-t", "1", "-r", "0", addr, "", "1.3.6.1.4.1.318.0.9"}, "1.3.6.1.4.1.318.0.9", "OL", false},
+		{"v3 authPriv inform on battery", "snmpinform", []string{"-v", "3", "-u", "trapper", "-l", "authPriv", "-t", "1", "-r", "0",
+			"-a", "SHA", "-A", v3AuthPass, "-x", "AES", "-X", v3PrivPass, addr, "", "1.3.6.1.2.1.33.2.1"}, "1.3.6.1.2.1.33.2.1", "OB", false},
+		{"v1 trap APC on battery", snmptrap, []string{"-v", "1", "-c", "public", addr, "1.3.6.1.4.1.318", "", "6", "5", ""}, "1.3.6.1.4.1.318.0.5", "OB", false},
 		{"v3 wrong key dropped", snmptrap, []string{"-v", "3", "-e", "0x80001f8880aabbccdd", "-u", "trapper", "-l", "authPriv",
 			"-a", "SHA", "-A", "wrong-pass-phrase", "-x", "AES", "-X", v3PrivPass, addr, "", "1.3.6.1.4.1.318.0.5"}, "", "", true},
 		{"v2c wrong community dropped", snmptrap, []string{"-v", "2c", "-c", "secret", addr, "", "1.3.6.1.2.1.33.2.1"}, "", "", true},
@@ -85,8 +88,8 @@ func TestTrapsFromNetSNMP(t *testing.T) {
 		})
 	}
 	st := r.Stats()
-	if st.Received != 3 || st.Dropped != 2 {
-		t.Errorf("stats %+v, want 3 received, 2 dropped", st)
+	if st.Received != 5 || st.Dropped != 2 {
+		t.Errorf("stats %+v, want 5 received, 2 dropped", st)
 	}
 	cancel()
 	if err := <-done; err != nil {
