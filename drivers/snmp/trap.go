@@ -133,7 +133,7 @@ func NewTrapReceiver(cfg TrapConfig, handle func(Event)) (*TrapReceiver, error) 
 		}
 		r.x.Version = gosnmp.Version3
 		r.x.SecurityModel = gosnmp.UserSecurityModel
-		r.x.TrapSecurityParametersTable = table
+		r.x.SetTrapSecurityParametersTable(table)
 	}
 	if cfg.Profiles != nil {
 		for _, p := range cfg.Profiles.list {
