@@ -1,21 +1,28 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/emberwatch/emberwatch/agent/alert"
+	"github.com/emberwatch/emberwatch/agent/command"
 	"github.com/emberwatch/emberwatch/agent/config"
 	"github.com/emberwatch/emberwatch/agent/detect"
 	"github.com/emberwatch/emberwatch/agent/mqtt"
+	"github.com/emberwatch/emberwatch/agent/nutd"
 	"github.com/emberwatch/emberwatch/agent/poll"
+	"github.com/emberwatch/emberwatch/agent/shed"
 	"github.com/emberwatch/emberwatch/drivers"
 	"github.com/emberwatch/emberwatch/drivers/i2c"
 	"github.com/emberwatch/emberwatch/drivers/modbus"
@@ -33,7 +40,8 @@ queued, publishes the offline state, and exits 0.
 
 // runCmd is the agent. The wiring is explicit: site file -> transports
 // (Modbus buses, SNMP sockets, I2C buses) and devices -> poll scheduler ->
-// (detector, MQTT publisher).
+// (detector -> alert lifecycle -> shed controller, MQTT publisher, NUT
+// endpoint).
 func runCmd(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "run", runSynopsis)
 	file := fs.String("c", "", "site `FILE` (required)")
@@ -52,13 +60,29 @@ func runCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	return runAgent(ctx, e, log, runOptions{file: *file, statsEvery: *statsEvery, statusEvery: *statusEvery})
+}
 
-	cfg, profiles, errs := checkSite(*file)
+// runOptions are the agent's settings besides the site file.
+type runOptions struct {
+	file                    string
+	statsEvery, statusEvery time.Duration
+	// i2c, if set, stands for the gateway's /dev/i2c-N buses (the seam
+	// through which tests inject simulated buses).
+	i2c i2c.Buses
+	// tick is how often the detector and the alert lifecycle see the
+	// clock; a second if zero.
+	tick time.Duration
+}
+
+// runAgent runs the agent of a site file until ctx ends.
+func runAgent(ctx context.Context, e *env, log *slog.Logger, o runOptions) error {
+	cfg, profiles, errs := checkSite(o.file)
 	if len(errs) > 0 {
 		for _, err := range errs {
 			fmt.Fprintln(e.stderr, err)
 		}
-		return usagef("%s: %d errors (see emberwatch check)", *file, len(errs))
+		return usagef("%s: %d errors (see emberwatch check)", o.file, len(errs))
 	}
 	dc, err := detectConfig(cfg)
 	if err != nil {
@@ -69,10 +93,11 @@ func runCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	tr := newTransports(log)
+	tr := newTransports(log, o.i2c)
 	defer tr.Close()
 	stage := newAlertStage(detect.New(dc), pub, log)
 	sched := poll.New(stage, poll.Options{Logger: log})
+	devs := map[string]poll.Device{}
 	for _, d := range cfg.Devices {
 		dev, err := openDevice(d, tr, profiles, log)
 		if err != nil {
@@ -83,9 +108,14 @@ func runCmd(ctx context.Context, e *env, args []string) error {
 			dev = &reopenDevice{name: d.Name, err: err, every: reopenEvery, log: log,
 				open: func() (poll.Device, error) { return openDevice(d, tr, profiles, log) }}
 		}
+		devs[d.Name] = dev
 		if err := sched.Add(poll.Target{Name: d.Name, Device: dev, Interval: d.Interval.D(), Timeout: d.Interval.D()}); err != nil {
 			return err
 		}
+	}
+	act, err := newActions(cfg, e, log, profiles.plan, devs, stage)
+	if err != nil {
+		return err
 	}
 
 	// The publisher outlives the signal: it sends what is queued and the
@@ -95,16 +125,23 @@ func runCmd(ctx context.Context, e *env, args []string) error {
 	if err := pub.Start(pubCtx); err != nil {
 		return err
 	}
-	log.Info("agent started", "site", cfg.Site, "gateway", cfg.Gateway, "devices", len(cfg.Devices), "broker", cfg.MQTT.Broker)
+	log.Info("agent started", "site", cfg.Site, "gateway", cfg.Gateway, "devices", len(cfg.Devices), "broker", cfg.MQTT.Broker,
+		"shed_plan", profiles.plan != nil, "nut", cfg.NUT.Enabled)
 	runCtx, stopAux := context.WithCancel(ctx)
 	var aux sync.WaitGroup
-	aux.Go(func() { stage.tick(runCtx, time.Second) })
-	aux.Go(func() { logStats(runCtx, log, sched, pub, *statsEvery) })
-	aux.Go(func() { publishStatus(runCtx, log, sched, pub, *statusEvery) })
+	act.start(runCtx, &aux)
+	tick := o.tick
+	if tick <= 0 {
+		tick = time.Second
+	}
+	aux.Go(func() { stage.tick(runCtx, tick) })
+	aux.Go(func() { logStats(runCtx, log, sched, pub, o.statsEvery) })
+	aux.Go(func() { publishStatus(runCtx, log, sched, pub, o.statusEvery) })
 
 	_ = sched.Run(ctx) // returns when ctx is done and the polls in flight have returned
 	stopAux()
 	aux.Wait()
+	act.close()
 
 	logStatsOnce(log, sched, pub)
 	flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -144,34 +181,56 @@ func newPublisher(cfg *config.Config, e *env, log *slog.Logger) (*mqtt.Publisher
 		Keepalive: m.Keepalive.D(), Queue: m.Queue, SpoolDir: cfg.Resolve(m.SpoolDir),
 		Version: version, Logger: log,
 	}
-	if m.UsesTLS() {
-		t := m.TLS
-		o.TLS, err = mqtt.TLSConfig(mqtt.TLSFiles{
-			CAFile: cfg.Resolve(t.CAFile), CertFile: cfg.Resolve(t.CertFile), KeyFile: cfg.Resolve(t.KeyFile),
-			ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify,
-		})
-		if err != nil {
-			return nil, inputError{err}
-		}
+	if o.TLS, err = siteTLS(cfg); err != nil {
+		return nil, err
 	}
 	return mqtt.New(o)
+}
+
+// siteTLS is the TLS configuration of the site's broker, nil for a plain
+// connection.
+func siteTLS(cfg *config.Config) (*tls.Config, error) {
+	m := cfg.MQTT
+	if !m.UsesTLS() {
+		return nil, nil
+	}
+	t := m.TLS
+	c, err := mqtt.TLSConfig(mqtt.TLSFiles{
+		CAFile: cfg.Resolve(t.CAFile), CertFile: cfg.Resolve(t.CertFile), KeyFile: cfg.Resolve(t.KeyFile),
+		ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify,
+	})
+	if err != nil {
+		return nil, inputError{err}
+	}
+	return c, nil
 }
 
 // transports are the buses and sockets the agent opens for its devices;
 // the devices borrow them, and the agent closes them at exit.
 type transports struct {
 	modbus *modbus.Buses
-	i2c    *i2c.HostBuses
+	i2c    i2c.Buses
+	host   *i2c.HostBuses // the gateway's buses, nil when others were given
 	snmp   []*snmp.Client
 }
 
-func newTransports(log *slog.Logger) *transports {
-	return &transports{modbus: modbus.NewBuses(modbus.ClientOptions{Logger: log}), i2c: &i2c.HostBuses{}}
+// newTransports returns the agent's transports; I2C devices use buses, or
+// the gateway's /dev/i2c-N when it is nil.
+func newTransports(log *slog.Logger, buses i2c.Buses) *transports {
+	t := &transports{modbus: modbus.NewBuses(modbus.ClientOptions{Logger: log}), i2c: buses}
+	if buses == nil {
+		t.host = &i2c.HostBuses{}
+		t.i2c = t.host
+	}
+	return t
 }
 
 // Close closes every transport.
 func (t *transports) Close() error {
-	errs := []error{t.modbus.Close(), t.i2c.Close()}
+	errs := []error{t.modbus.Close()}
+	if t.host != nil {
+		errs = append(errs, t.host.Close())
+	}
 	for _, c := range t.snmp {
 		errs = append(errs, c.Close())
 	}
@@ -255,6 +314,7 @@ type reopenDevice struct {
 	every time.Duration
 	log   *slog.Logger
 
+	mu   sync.Mutex // guards dev, read by the outlet switch
 	dev  poll.Device
 	err  error
 	last time.Time
@@ -262,16 +322,27 @@ type reopenDevice struct {
 
 // Poll polls the device once it could be opened.
 func (r *reopenDevice) Poll(ctx context.Context) ([]drivers.Reading, error) {
-	if r.dev == nil && time.Since(r.last) >= r.every {
+	dev := r.current()
+	if dev == nil && time.Since(r.last) >= r.every {
 		r.last = time.Now()
-		if r.dev, r.err = r.open(); r.err == nil {
+		if dev, r.err = r.open(); r.err == nil {
 			r.log.Info("device opened", "device", r.name)
+			r.mu.Lock()
+			r.dev = dev
+			r.mu.Unlock()
 		}
 	}
-	if r.dev == nil {
+	if dev == nil {
 		return nil, fmt.Errorf("%s: cannot be opened: %w", r.name, r.err)
 	}
-	return r.dev.Poll(ctx)
+	return dev.Poll(ctx)
+}
+
+// current is the opened device, or nil.
+func (r *reopenDevice) current() poll.Device {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dev
 }
 
 // snmpAuto is an SNMP device whose profile is chosen from the agent's
@@ -311,25 +382,38 @@ func (t timeoutReader) ReadRegisters(ctx context.Context, unit byte, table modbu
 }
 
 // alertStage is the poll sink of the agent: it forwards each poll to the
-// publisher as telemetry and feeds its numeric readings to the detector,
-// publishing the events on the alert topics and the active list. The
-// detector is not safe for concurrent use; the stage serialises it.
+// publisher as telemetry (and to the NUT endpoint), feeds its numeric
+// readings to the detector, passes the detector's events through the alert
+// lifecycle, publishes what the lifecycle lets through on the alert topics
+// and the active list, and hands it to the shed controller. The detector
+// and the lifecycle are not safe for concurrent use; the stage serialises
+// them.
 type alertStage struct {
 	pub *mqtt.Publisher
 	log *slog.Logger
+	// nut, when set, gets every poll of the battery devices: those named
+	// in nutDevices, and those whose readings carry battery or UPS points.
+	nut        *nutd.Server
+	nutDevices map[string]bool
+	// shed, when set, gets every update of the lifecycle, in order.
+	shed chan<- detect.Event
 
-	mu     sync.Mutex
-	det    *detect.Detector
-	active map[string]detect.Event
+	mu         sync.Mutex
+	det        *detect.Detector
+	tracker    *alert.Tracker
+	lastActive []byte
 }
 
 func newAlertStage(det *detect.Detector, pub *mqtt.Publisher, log *slog.Logger) *alertStage {
-	return &alertStage{pub: pub, log: log, det: det, active: map[string]detect.Event{}}
+	return &alertStage{pub: pub, log: log, det: det, tracker: alert.New(alert.Options{})}
 }
 
 // Publish implements poll.Sink.
 func (s *alertStage) Publish(device string, t time.Time, rs []drivers.Reading) {
 	s.pub.Publish(device, t, rs)
+	if s.nut != nil && len(rs) > 0 && (s.nutDevices[device] || batteryReadings(rs)) {
+		s.nut.Update(device, "Emberwatch device "+device, nutd.VarsFromReadings(rs))
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	changed := false
@@ -348,7 +432,19 @@ func (s *alertStage) Publish(device string, t time.Time, rs []drivers.Reading) {
 	}
 }
 
-// tick advances the detector's clock so that silent devices are noticed.
+// batteryReadings reports whether a poll carries battery or UPS points,
+// which make its device a UPS for the NUT endpoint.
+func batteryReadings(rs []drivers.Reading) bool {
+	for _, r := range rs {
+		if strings.HasPrefix(r.Point, "battery.") || strings.HasPrefix(r.Point, "ups.") {
+			return true
+		}
+	}
+	return false
+}
+
+// tick advances the detector's and the lifecycle's clocks, so that silent
+// devices are noticed and held clears are published.
 func (s *alertStage) tick(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -358,7 +454,8 @@ func (s *alertStage) tick(ctx context.Context, every time.Duration) {
 			return
 		case now := <-t.C:
 			s.mu.Lock()
-			if s.handle(s.det.Advance(now)) {
+			changed := s.handle(s.det.Advance(now))
+			if s.publish(s.tracker.Tick(now)) || changed {
 				s.publishActive()
 			}
 			s.mu.Unlock()
@@ -366,10 +463,21 @@ func (s *alertStage) tick(ctx context.Context, every time.Duration) {
 	}
 }
 
-// handle publishes events and tracks the active alerts; called with s.mu
-// held. It reports whether the active list changed.
+// handle passes detector events through the lifecycle; called with s.mu
+// held. It reports whether there were any (the active list may have
+// changed).
 func (s *alertStage) handle(evs []detect.Event) bool {
 	for _, ev := range evs {
+		s.publish(s.tracker.Observe(ev))
+	}
+	return len(evs) > 0
+}
+
+// publish sends the lifecycle's updates to the alert topic and the shed
+// controller; called with s.mu held. It reports whether there were any.
+func (s *alertStage) publish(ups []alert.Update) bool {
+	for _, u := range ups {
+		ev := u.Event
 		b, err := json.Marshal(ev)
 		if err != nil {
 			s.log.Error("alert not encodable", "id", ev.ID, "err", err)
@@ -378,27 +486,39 @@ func (s *alertStage) handle(evs []detect.Event) bool {
 		if err := s.pub.PublishAlert(ev.Device, b); err != nil {
 			s.log.Error("alert not queued", "id", ev.ID, "err", err)
 		}
-		s.log.Warn("alert", "device", ev.Device, "subject", ev.Subject, "kind", ev.Kind, "level", ev.Level, "state", ev.State, "message", ev.Message)
-		if ev.State == detect.StateCleared {
-			delete(s.active, ev.ID)
-		} else {
-			s.active[ev.ID] = ev
+		s.log.Warn("alert", "device", ev.Device, "subject", ev.Subject, "kind", ev.Kind, "level", ev.Level, "state", ev.State,
+			"notify", u.Notify, "message", ev.Message)
+		if s.shed != nil {
+			s.shed <- ev // buffered; the controller drains it
 		}
 	}
-	return len(evs) > 0
+	return len(ups) > 0
 }
 
-func (s *alertStage) publishActive() {
-	list := make([]detect.Event, 0, len(s.active))
-	for _, ev := range s.active {
-		list = append(list, ev)
+// operator applies a verified alert command (acknowledge, silence,
+// unsilence) and publishes the active list it changed.
+func (s *alertStage) operator(c command.Command) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.tracker.Apply(c); err != nil {
+		return err
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-	b, err := json.Marshal(list)
+	s.publishActive()
+	return nil
+}
+
+// publishActive puts the active list on the retained alerts topic when it
+// differs from the last one sent; called with s.mu held.
+func (s *alertStage) publishActive() {
+	b, err := s.tracker.ActiveJSON()
 	if err != nil {
 		s.log.Error("active alerts not encodable", "err", err)
 		return
 	}
+	if bytes.Equal(b, s.lastActive) {
+		return
+	}
+	s.lastActive = b
 	s.pub.SetActiveAlerts(b)
 }
 
@@ -470,3 +590,343 @@ func logStatsOnce(log *slog.Logger, sched *poll.Scheduler, pub *mqtt.Publisher) 
 		"telemetry_sent", ps.TelemetrySent, "telemetry_dropped", ps.TelemetryDropped,
 		"alerts_sent", ps.AlertsSent, "queued", ps.TelemetryQueued+ps.AlertsQueued)
 }
+
+// actions is what the agent does about alerts besides publishing them: the
+// shed controller (signed commands to the hosts, host acknowledgements,
+// PDU outlets off), the NUT endpoint, and operator commands. Shed commands,
+// acknowledgements and operator commands travel over an MQTT connection of
+// their own (actionLink), so that they never wait behind telemetry.
+type actions struct {
+	cfg   *config.Config
+	log   *slog.Logger
+	stage *alertStage
+
+	ctl    *shed.Controller // nil without a shed plan
+	alerts chan detect.Event
+	nut    *nutd.Server      // nil when the endpoint is off
+	ops    *command.Verifier // nil without operator keys
+	opsIn  chan []byte
+	link   *actionLink // nil when there is nothing to send or receive
+}
+
+// alertQueue is how many lifecycle updates may wait for the shed
+// controller; the stage waits when it is full rather than lose one.
+const alertQueue = 1024
+
+// newActions builds the shed controller of plan (nil: none), the NUT
+// endpoint and the operator command verifier of the site, and wires them
+// to the stage. devs are the site's devices by name, for switching PDU
+// outlets.
+func newActions(cfg *config.Config, e *env, log *slog.Logger, plan *shed.Plan, devs map[string]poll.Device, stage *alertStage) (*actions, error) {
+	a := &actions{cfg: cfg, log: log, stage: stage}
+	if cfg.NUT.Enabled {
+		a.nut = nutd.New(nutd.Options{MaxClients: cfg.NUT.MaxClients, Logger: log.With("component", "nut")})
+		stage.nut = a.nut
+		stage.nutDevices = map[string]bool{}
+		if plan != nil {
+			for _, g := range plan.Groups {
+				for _, d := range g.FedBy {
+					stage.nutDevices[d] = true
+				}
+			}
+		}
+	}
+	cc := cfg.CommandsResolved()
+	var subs []actionSub
+	if plan != nil {
+		signer, err := cc.Signer(cfg.Site, cfg.Gateway)
+		if err != nil {
+			return nil, inputError{err}
+		}
+		eng, err := shed.NewEngine(plan)
+		if err != nil {
+			return nil, inputError{err}
+		}
+		a.link = &actionLink{log: log}
+		opts := shed.ControllerOptions{
+			Site: cfg.Site, Signer: signer, Publisher: a.link, Switch: outletSwitch(devs),
+			StatusTopic: mqtt.NewTopics(cfg.Site, cfg.Gateway).Root + "/shed",
+			Logger:      log.With("component", "shed"),
+		}
+		if a.nut != nil {
+			opts.OnFSD = a.nut.SetFSD
+		}
+		if a.ctl, err = shed.NewController(eng, opts); err != nil {
+			return nil, err
+		}
+		a.alerts = make(chan detect.Event, alertQueue)
+		stage.shed = a.alerts
+		subs = append(subs, actionSub{command.AckWildcard(cfg.Site), a.onAck})
+	}
+	if len(cc.OperatorKeys) > 0 {
+		v, err := cc.OperatorVerifier(a.acceptOperator)
+		if err != nil {
+			return nil, inputError{err}
+		}
+		a.ops, a.opsIn = v, make(chan []byte, 64)
+		subs = append(subs, actionSub{command.OperatorTopic(cfg.Site, cfg.Gateway), a.onOperator})
+	}
+	if len(subs) == 0 {
+		return a, nil
+	}
+	if a.link == nil {
+		a.link = &actionLink{log: log}
+	}
+	if err := a.link.init(cfg, e, subs); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// start connects the link and starts the controller, the NUT endpoint and
+// the operator command worker; they stop when ctx ends.
+func (a *actions) start(ctx context.Context, wg *sync.WaitGroup) {
+	if a.nut != nil {
+		addr := nutListen(a.cfg)
+		wg.Go(func() {
+			if err := a.nut.ListenAndServe(ctx, addr); err != nil && ctx.Err() == nil {
+				a.log.Error("NUT endpoint stopped", "listen", addr, "err", err)
+			}
+		})
+		a.log.Info("NUT endpoint listening", "listen", addr)
+	}
+	if a.link != nil {
+		a.link.connect()
+	}
+	if a.ctl != nil {
+		wg.Go(func() { a.ctl.Run(ctx, 0) })
+		wg.Go(func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case ev := <-a.alerts:
+					a.ctl.Alert(ctx, ev)
+				}
+			}
+		})
+	}
+	if a.ops != nil {
+		wg.Go(func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case data := <-a.opsIn:
+					a.operator(ctx, data)
+				}
+			}
+		})
+	}
+}
+
+// close disconnects the link.
+func (a *actions) close() {
+	if a.link != nil {
+		a.link.close()
+	}
+}
+
+// onAck hands a host acknowledgement to the controller (paho's goroutine).
+func (a *actions) onAck(_ string, payload []byte) {
+	var ack command.Ack
+	if err := json.Unmarshal(payload, &ack); err != nil {
+		a.log.Warn("malformed acknowledgement", "err", err)
+		return
+	}
+	a.ctl.Enqueue(ack)
+}
+
+// onOperator queues an operator command for the worker (paho's goroutine
+// must not wait for the broker).
+func (a *actions) onOperator(_ string, payload []byte) {
+	select {
+	case a.opsIn <- append([]byte(nil), payload...):
+	default:
+		a.log.Error("operator command dropped: too many waiting")
+	}
+}
+
+// acceptOperator refuses, before its sequence is spent, an operator
+// command for another site or one this gateway cannot carry out.
+func (a *actions) acceptOperator(c command.Command) error {
+	if c.Site != a.cfg.Site {
+		return fmt.Errorf("operator command for site %q, this is %q", c.Site, a.cfg.Site)
+	}
+	switch c.Action {
+	case command.ActionAcknowledge, command.ActionSilence, command.ActionUnsilence:
+		return nil
+	case command.ActionCancel, command.ActionClearFSD:
+		if a.ctl == nil {
+			return fmt.Errorf("operator command %s: this gateway has no shed plan", c.Action)
+		}
+		return nil
+	}
+	return fmt.Errorf("operator command: action %q is not acknowledge, silence, unsilence, cancel or clear-fsd", c.Action)
+}
+
+// operatorResult is published on <operator topic>/result for every
+// operator command received, carried out or refused.
+type operatorResult struct {
+	Action  string    `json:"action"`
+	By      string    `json:"by"`
+	Seq     int64     `json:"seq"`
+	AlertID string    `json:"alert_id,omitempty"`
+	OK      bool      `json:"ok"`
+	Reject  string    `json:"reject,omitempty"`
+	Error   string    `json:"error,omitempty"`
+	Time    time.Time `json:"time"`
+}
+
+// operator verifies and carries out one operator command, logs the result
+// and publishes it.
+func (a *actions) operator(ctx context.Context, data []byte) {
+	now := time.Now()
+	c, err := a.ops.Verify(data, now)
+	if err == nil {
+		switch c.Action {
+		case command.ActionCancel, command.ActionClearFSD:
+			err = a.ctl.Operator(ctx, c)
+		default:
+			err = a.stage.operator(c)
+		}
+	}
+	res := operatorResult{Action: c.Action, By: c.Gateway, Seq: c.Seq, AlertID: c.Reason.ID, OK: err == nil, Time: now.UTC()}
+	if err != nil {
+		res.Error = err.Error()
+		res.Reject = command.RejectReason(err)
+		a.log.Warn("operator command refused", "action", c.Action, "by", c.Gateway, "seq", c.Seq, "err", err)
+	} else {
+		a.log.Warn("operator command", "action", c.Action, "by", c.Gateway, "seq", c.Seq, "alert", c.Reason.ID)
+	}
+	b, _ := json.Marshal(res)
+	if err := a.link.Publish(ctx, command.OperatorTopic(a.cfg.Site, a.cfg.Gateway)+"/result", b, false); err != nil {
+		a.log.Warn("operator command result not published", "err", err)
+	}
+}
+
+// outletSwitch switches the outlets of the site's SNMP PDUs through their
+// profiles' allow-listed outlet control (shed.PDUs), looking the device up
+// at each switch: a PDU that could not be opened at start may be by then.
+func outletSwitch(devs map[string]poll.Device) shed.OutletSwitch {
+	return outletSwitchFunc(func(ctx context.Context, pdu string, n int, on bool) (bool, error) {
+		dev := devs[pdu]
+		if r, ok := dev.(*reopenDevice); ok {
+			dev = r.current()
+		}
+		pdus := shed.PDUs{}
+		if c, ok := dev.(shed.OutletControl); ok {
+			pdus[pdu] = c
+		}
+		return pdus.SetOutlet(ctx, pdu, n, on)
+	})
+}
+
+type outletSwitchFunc func(ctx context.Context, pdu string, n int, on bool) (bool, error)
+
+func (f outletSwitchFunc) SetOutlet(ctx context.Context, pdu string, n int, on bool) (bool, error) {
+	return f(ctx, pdu, n, on)
+}
+
+// actionSub is a subscription of the action link.
+type actionSub struct {
+	topic   string
+	handler func(topic string, payload []byte)
+}
+
+// actionPublishTimeout bounds one publication of the action link.
+const actionPublishTimeout = 10 * time.Second
+
+// actionLink is the agent's MQTT connection for shed commands, host
+// acknowledgements and operator commands, with the site's broker
+// settings (credentials, TLS). It connects in the background and keeps
+// reconnecting; it implements shed.Publisher.
+type actionLink struct {
+	log *slog.Logger
+	c   paho.Client
+}
+
+func (l *actionLink) init(cfg *config.Config, e *env, subs []actionSub) error {
+	m := cfg.MQTT
+	pw, err := m.Password(cfg, e.getenv)
+	if err != nil {
+		return inputError{err}
+	}
+	tc, err := siteTLS(cfg)
+	if err != nil {
+		return err
+	}
+	subscribe := func(c paho.Client) {
+		for _, s := range subs {
+			h := s.handler
+			tok := c.Subscribe(s.topic, 1, func(_ paho.Client, msg paho.Message) { h(msg.Topic(), msg.Payload()) })
+			if !tok.WaitTimeout(actionPublishTimeout) || tok.Error() != nil {
+				l.log.Error("subscribe failed", "topic", s.topic, "err", tok.Error())
+			}
+		}
+	}
+	co := paho.NewClientOptions().
+		AddBroker(m.Broker).
+		SetClientID(m.ClientID + "-actions").
+		SetKeepAlive(m.Keepalive.D()).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).
+		SetMaxReconnectInterval(5 * time.Second).
+		SetConnectTimeout(10 * time.Second).
+		SetCleanSession(true).
+		SetOrderMatters(false).
+		SetOnConnectHandler(func(c paho.Client) {
+			l.log.Info("mqtt action link connected")
+			// paho calls this on its own goroutine; subscribing waits for the
+			// broker, which must not hold up the connection's reader.
+			go subscribe(c)
+		}).
+		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			l.log.Warn("mqtt action link lost", "err", err)
+		})
+	if m.Username != "" {
+		co.SetUsername(m.Username)
+		co.SetPassword(pw)
+	}
+	if tc != nil {
+		co.SetTLSConfig(tc)
+	}
+	l.c = paho.NewClient(co)
+	return nil
+}
+
+// connect starts connecting; it does not wait for the broker.
+func (l *actionLink) connect() {
+	if l.c != nil {
+		l.c.Connect()
+	}
+}
+
+// Publish sends payload at QoS 1 and waits for the broker's
+// acknowledgement, at most actionPublishTimeout.
+func (l *actionLink) Publish(ctx context.Context, topic string, payload []byte, retain bool) error {
+	if l.c == nil {
+		return errors.New("mqtt action link not set up")
+	}
+	ctx, cancel := context.WithTimeout(ctx, actionPublishTimeout)
+	defer cancel()
+	tok := l.c.Publish(topic, 1, retain, payload)
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return fmt.Errorf("publish %s: %w", topic, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("publish %s: %w", topic, ctx.Err())
+	}
+}
+
+func (l *actionLink) close() {
+	if l.c != nil {
+		l.c.Disconnect(250)
+	}
+}
+
+var _ shed.Publisher = (*actionLink)(nil)
