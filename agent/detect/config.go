@@ -20,7 +20,8 @@ type Config struct {
 	// Smoothing is the time constant of the temperature filter. 60s.
 	Smoothing time.Duration `yaml:"smoothing"`
 	// Confirm is how long an alert's level must hold before it is raised or
-	// escalated. 60s. Critical thermal_runaway is never delayed.
+	// escalated. 30s. Critical thermal_runaway, and a warning from
+	// venting gas, are never delayed.
 	Confirm time.Duration `yaml:"confirm"`
 	// Clear is how long the evidence must be gone before an alert clears.
 	// 10m; thermal_runaway waits three times as long.
@@ -141,7 +142,7 @@ func DefaultConfig() Config {
 	return Config{
 		Tick:                10 * time.Second,
 		Smoothing:           60 * time.Second,
-		Confirm:             60 * time.Second,
+		Confirm:             30 * time.Second,
 		Clear:               10 * time.Minute,
 		StaleAfter:          3 * time.Minute,
 		CommsLost:           60 * time.Second,

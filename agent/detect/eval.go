@@ -595,7 +595,11 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	} else if u.fastUntil < now {
 		u.fastLvl = none
 	}
-	if st, l := u.runaway.step(now, th, cfg.Confirm, 3*cfg.Clear, critical); st != "" {
+	instant := critical
+	if why == "off-gas" && th >= warning {
+		instant = warning // cells are venting: no time to confirm
+	}
+	if st, l := u.runaway.step(now, th, cfg.Confirm, 3*cfg.Clear, instant); st != "" {
 		d.emitRunaway(dev, u, st, l, now, why, best, sag, drop, also, r)
 	}
 
