@@ -21,5 +21,6 @@
 // The pipeline is the run verb's, built from the same packages:
 // drivers/modbus devices on modbus.Buses, agent/poll's scheduler, the
 // detector of agent/detect behind a lock, agent/mqtt's publisher. One rack
-// in ten has a module heating, so the detector has alerts to raise.
+// in ten has a module that has been heating for a quarter of an hour, so the
+// detector has alerts to raise.
 package main

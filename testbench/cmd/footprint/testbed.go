@@ -29,8 +29,11 @@ func loadProfile() (*modbus.Profile, error) {
 const (
 	modules     = 4
 	cells       = 7
-	heatEvery   = 10  // one rack in heatEvery has a module heating
-	heaterWatts = 400 // about 0.75 °C/min on a 32 kJ/K module
+	heatEvery   = 10   // one rack in heatEvery has a module heating
+	heaterWatts = 1500 // about 2.8 °C/min on a 32 kJ/K module
+	// preheat is how long a heating rack has been heating when the run
+	// starts, so that the detector has alerts to raise within minutes.
+	preheat = 15 * time.Minute
 )
 
 // testbed is the agent's world: the broker and the simulated devices.
@@ -61,6 +64,7 @@ func startTestbed(ctx context.Context, n int, interval time.Duration) (*testbed,
 			if err := racks[i].HeatModule(2, heaterWatts); err != nil {
 				return nil, err
 			}
+			racks[i].Step(preheat)
 		}
 		sims[i], err = modbussim.New(p, racks[i], modbussim.Options{Name: deviceName(i), Logger: quiet})
 		if err != nil {
