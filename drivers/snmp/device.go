@@ -22,6 +22,8 @@ import (
 const (
 	DefaultMaxRepetitions = 10
 	FallbackRepetitions   = 1
+	// retryFullRepsAfter is how many polls run at 1 before 10 is tried again.
+	retryFullRepsAfter = 60
 )
 
 // Options tune a Device; the zero value means defaults.
@@ -50,6 +52,7 @@ type Device struct {
 	mu      sync.Mutex // guards maxOIDs and reps between Poll and Switch
 	maxOIDs int
 	reps    uint32 // GETBULK max-repetitions that works
+	atOne   int    // polls walked at max-repetitions 1 since the fallback
 	invery  int
 
 	requests, errs, polls atomic.Uint64
@@ -336,6 +339,13 @@ func (d *Device) walkAll(ctx context.Context) (map[string]map[string]gosnmp.Snmp
 				cols = append(cols, c)
 			}
 			maxRows[c] = max(maxRows[c], d.p.Tables[ti].MaxRows)
+		}
+	}
+	if d.reps == FallbackRepetitions {
+		// A fallback after a passing fault should not cost requests for
+		// ever: try the full size again now and then.
+		if d.atOne++; d.atOne >= retryFullRepsAfter {
+			d.reps, d.atOne = DefaultMaxRepetitions, 0
 		}
 	}
 	data, err := d.walkColumns(ctx, cols, maxRows, d.reps)
