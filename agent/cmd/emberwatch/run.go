@@ -875,7 +875,9 @@ func (l *actionLink) init(cfg *config.Config, e *env, subs []actionSub) error {
 		SetMaxReconnectInterval(5 * time.Second).
 		SetConnectTimeout(10 * time.Second).
 		SetCleanSession(true).
-		SetOrderMatters(false).
+		// Handlers run in arrival order (operator sequences must not be
+		// reordered); they only queue, never wait.
+		SetOrderMatters(true).
 		SetOnConnectHandler(func(c paho.Client) {
 			l.log.Info("mqtt action link connected")
 			// paho calls this on its own goroutine; subscribing waits for the

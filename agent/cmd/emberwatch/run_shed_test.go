@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/emberwatch/emberwatch/agent/broker"
+	"github.com/emberwatch/emberwatch/agent/command"
+	"github.com/emberwatch/emberwatch/agent/detect"
+	"github.com/emberwatch/emberwatch/agent/mqtt"
+	"github.com/emberwatch/emberwatch/drivers/modbus"
+	"github.com/emberwatch/emberwatch/testbench/modbussim"
+	"github.com/emberwatch/emberwatch/testbench/peers"
+)
+
+// heating is a BMS whose module 3 heats at rate °C/s from 25 °C since
+// start, its neighbours staying at 25 °C: a runaway as the Modbus
+// simulator serves it (refreshed by the test).
+type heating struct {
+	start time.Time
+	rate  float64
+}
+
+func (h heating) Points() map[string]float64 {
+	return map[string]float64{
+		"battery.voltage": 53.1, "battery.current": -2, "battery.charge": 95,
+		"battery.module.1.temperature": 25, "battery.module.2.temperature": 25.2,
+		"battery.module.3.temperature": 25 + h.rate*time.Since(h.start).Seconds(),
+	}
+}
+
+// serveSim serves src through the test profile on 127.0.0.1 and refreshes
+// it every 50 ms until the test ends; it returns the address.
+func serveSim(t *testing.T, ctx context.Context, src modbussim.Source) string {
+	t.Helper()
+	p, err := modbus.ParseProfile("test-bms.yaml", []byte(runTestProfile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := modbussim.New(p, src, modbussim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := sim.ServeTCP(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		tk := time.NewTicker(50 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tk.C:
+				_ = sim.Refresh()
+			}
+		}
+	}()
+	return addr.String()
+}
+
+// siteDir writes the test BMS profile and returns the folder of a site.
+func siteDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "profiles", "modbus"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "profiles", "modbus", "test-bms.yaml"), []byte(runTestProfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// startBroker starts the embedded broker until the test ends.
+func startBroker(t *testing.T) *broker.Broker {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	b := broker.New(broker.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); <-b.Done() })
+	return b
+}
+
+// recorder is an MQTT subscriber that keeps every message per topic.
+type recorder struct {
+	c  paho.Client
+	mu sync.Mutex
+	m  map[string][][]byte
+}
+
+func record(t *testing.T, url string, topics ...string) *recorder {
+	t.Helper()
+	r := &recorder{m: map[string][][]byte{}}
+	r.c = paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("rec-%d", time.Now().UnixNano())))
+	if tok := r.c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { r.c.Disconnect(0) })
+	for _, topic := range topics {
+		tok := r.c.Subscribe(topic, 1, func(_ paho.Client, m paho.Message) {
+			r.mu.Lock()
+			r.m[m.Topic()] = append(r.m[m.Topic()], append([]byte(nil), m.Payload()...))
+			r.mu.Unlock()
+		})
+		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("subscribe %s: %v", topic, tok.Error())
+		}
+	}
+	return r
+}
+
+// all returns the messages of a topic so far.
+func (r *recorder) all(topic string) [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][]byte(nil), r.m[topic]...)
+}
+
+func (r *recorder) last(topic string) []byte {
+	ms := r.all(topic)
+	if len(ms) == 0 {
+		return nil
+	}
+	return ms[len(ms)-1]
+}
+
+// waitFor polls cond every 20 ms until it holds or d passes.
+func waitFor(t *testing.T, d time.Duration, what string, log *lockedBuffer, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v; agent log:\n%s", what, d, log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// agent runs the agent of a site file in-process until stop is called,
+// which waits for it to return and checks that it returned nil.
+func agent(t *testing.T, site string, o runOptions) (log *lockedBuffer, stop func()) {
+	t.Helper()
+	log = &lockedBuffer{}
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: log, getenv: func(string) string { return "" }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	o.file = site
+	if o.tick == 0 {
+		o.tick = 100 * time.Millisecond
+	}
+	go func() { done <- runAgent(ctx, e, slog.New(slog.NewTextHandler(log, nil)), o) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("agent: %v; log:\n%s", err, log.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("agent did not stop")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return log, stop
+}
+
+// TestRunShedsOnRunaway: a module of a simulated BMS heats fast above the
+// over-temperature limit; the agent's detector and alert lifecycle raise
+// a critical thermal_runaway, and the shed controller publishes a signed
+// shutdown on emberwatch/v1/<site>/shed/<group> that agent/command
+// verifies with the gateway's public key. The NUT endpoint then shows FSD
+// on the battery feeding the group, an operator's signed acknowledge
+// marks the alert, and forged, replayed and unauthorised operator
+// commands are refused and their refusals published.
+func TestRunShedsOnRunaway(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := startBroker(t)
+	addr := serveSim(t, ctx, heating{start: time.Now(), rate: 5})
+	dir := siteDir(t)
+	gwPub, err := command.GenerateKeyFiles(filepath.Join(dir, "gw-1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := command.GenerateKeyFiles(filepath.Join(dir, "console"), nil); err != nil {
+		t.Fatal(err)
+	}
+	opKey, err := command.LoadPrivateKey(filepath.Join(dir, "console.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nutAddr := fmt.Sprintf("127.0.0.1:%d", peers.FreePort(t))
+	site := filepath.Join(dir, "site.yaml")
+	if err := os.WriteFile(site, []byte(fmt.Sprintf(`site: dc1
+gateway: gw-1
+mqtt: {broker: %q}
+profiles_dir: profiles
+devices:
+  - {name: bms-1, driver: modbus, address: "tcp://%s", profile: test-bms, interval: 100ms, timeout: 100ms}
+detect: {tick: 1s, confirm: 200ms, fast_hold: 500ms, over_temp_advisory: 28, over_temp_warning: 30, over_temp_critical: 75}
+shed:
+  groups:
+    - {name: rack-a, hosts: [web-1, web-2], fed_by: [bms-1]}
+    - {name: rack-b, hosts: [db-1], fed_by: [bms-1]}
+  tiers:
+    - {name: web, groups: [rack-a], deadline: 30s}
+    - {name: db, groups: [rack-b], deadline: 30s}
+  rules:
+    - {kind: thermal_runaway, level: critical, device: bms-1, tiers: [web, db]}
+commands:
+  key: gw-1.key
+  operator_keys: [console.pub]
+nut: {enabled: true, listen: %q}
+`, b.URL(), addr, nutAddr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	shedTopic := command.ShedTopic("dc1", "rack-a")
+	top := mqtt.NewTopics("dc1", "gw-1")
+	resultTopic := command.OperatorTopic("dc1", "gw-1") + "/result"
+	rec := record(t, b.URL(), shedTopic, command.ShedTopic("dc1", "rack-b"), top.Alerts(), top.Root+"/shed", resultTopic)
+	log, stop := agent(t, site, runOptions{})
+
+	start := time.Now()
+	waitFor(t, 20*time.Second, "shed command for rack-a", log, func() bool { return len(rec.all(shedTopic)) > 0 })
+	t.Logf("first poll to the shed command: %v", time.Since(start).Round(time.Millisecond))
+
+	v, err := command.NewVerifier(command.VerifierOptions{Keys: []ed25519.PublicKey{gwPub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire := rec.all(shedTopic)[0]
+	c, err := v.Verify(wire, time.Now())
+	if err != nil {
+		t.Fatalf("shed command %s does not verify: %v", wire, err)
+	}
+	if c.Action != command.ActionShutdown || c.Site != "dc1" || c.Gateway != "gw-1" || c.Group != "rack-a" || c.Tier != 1 ||
+		c.Reason.Kind != detect.KindThermalRunaway || c.Reason.Level != detect.LevelCritical || c.Reason.Device != "bms-1" {
+		t.Errorf("shed command %+v", c)
+	}
+	if _, err := v.Verify(wire, time.Now()); err == nil {
+		t.Error("the same command verified twice")
+	}
+	// A tampered copy does not verify.
+	other, _ := command.NewVerifier(command.VerifierOptions{Keys: []ed25519.PublicKey{gwPub}})
+	if _, err := other.Verify([]byte(strings.Replace(string(wire), `"rack-a"`, `"rack-b"`, 1)), time.Now()); err == nil {
+		t.Error("a tampered command verified")
+	}
+	// The second tier waits for the first's hosts or deadline.
+	if n := len(rec.all(command.ShedTopic("dc1", "rack-b"))); n != 0 {
+		t.Errorf("tier 2 commanded before tier 1 ended: %d commands", n)
+	}
+
+	// The retained active list holds the critical runaway.
+	var alertID string
+	waitFor(t, 5*time.Second, "critical runaway in the active list", log, func() bool {
+		var active []struct{ ID, Kind, Level string }
+		_ = json.Unmarshal(rec.last(top.Alerts()), &active)
+		for _, a := range active {
+			if a.Kind == detect.KindThermalRunaway && a.Level == detect.LevelCritical {
+				alertID = a.ID
+				return true
+			}
+		}
+		return false
+	})
+	if alertID != c.Reason.ID {
+		t.Errorf("the command names alert %q, the active list %q", c.Reason.ID, alertID)
+	}
+
+	// NUT: the battery feeding the shed groups carries FSD.
+	waitFor(t, 5*time.Second, "FSD on bms-1 over NUT", log, func() bool {
+		return strings.Contains(nutGet(t, nutAddr, "GET VAR bms-1 ups.status"), "FSD")
+	})
+	fsdOn := func(name string) bool {
+		var st struct{ FSD []string }
+		_ = json.Unmarshal(rec.last(top.Root+"/shed"), &st)
+		for _, n := range st.FSD {
+			if n == name {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, 5*time.Second, "FSD of bms-1 in the shed status", log, func() bool { return fsdOn("bms-1") })
+
+	// Operator commands: a signed acknowledge is applied; the same
+	// command again (replay), one signed by an unknown key, and a cancel
+	// for another site are refused; each result is published.
+	opSigner, err := command.NewSigner(opKey, "dc1", "console-1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, _, err := opSigner.Sign(command.Command{Action: command.ActionAcknowledge, Reason: command.Reason{ID: alertID}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	forger, _ := command.NewSigner(ed25519.NewKeyFromSeed(make([]byte, 32)), "dc1", "console-1", "")
+	forged, _, _ := forger.Sign(command.Command{Action: command.ActionCancel}, time.Now().Add(time.Second))
+	otherSite, _ := command.NewSigner(opKey, "dc2", "console-1", "")
+	elsewhere, _, _ := otherSite.Sign(command.Command{Action: command.ActionCancel}, time.Now().Add(2*time.Second))
+	for _, m := range [][]byte{ack, ack, forged, elsewhere} {
+		if tok := rec.c.Publish(command.OperatorTopic("dc1", "gw-1"), 1, false, m); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	waitFor(t, 5*time.Second, "four operator results", log, func() bool { return len(rec.all(resultTopic)) == 4 })
+	var got []string
+	for _, m := range rec.all(resultTopic) {
+		var r operatorResult
+		if err := json.Unmarshal(m, &r); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s ok=%v %s", r.Action, r.OK, r.Reject))
+	}
+	want := []string{"acknowledge ok=true ", "acknowledge ok=false replay", "cancel ok=false unknown-key", "cancel ok=false error"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("operator results %q, want %q", got, want)
+	}
+	waitFor(t, 5*time.Second, "acknowledged in the active list", log, func() bool {
+		return strings.Contains(string(rec.last(top.Alerts())), `"acknowledged":{"by":"console-1"`)
+	})
+	if !fsdOn("bms-1") {
+		t.Errorf("shed status after the refused cancels: %s", rec.last(top.Root+"/shed"))
+	}
+	stop()
+}
+
+// nutGet sends one line to the NUT endpoint and returns the answer.
+func nutGet(t *testing.T, addr, line string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	fmt.Fprintln(c, line)
+	s, _ := bufio.NewReader(c).ReadString('\n')
+	return strings.TrimSpace(s)
+}
