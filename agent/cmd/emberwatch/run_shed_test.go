@@ -194,9 +194,12 @@ func agent(t *testing.T, site string, o runOptions) (log *lockedBuffer, stop fun
 // marks the alert, and forged, replayed and unauthorised operator
 // commands are refused and their refusals published.
 func TestRunShedsOnRunaway(t *testing.T) {
+	testRunShedsOnRunaway(t, startBroker(t).URL())
+}
+
+func testRunShedsOnRunaway(t *testing.T, url string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	b := startBroker(t)
 	addr := serveSim(t, ctx, heating{start: time.Now(), rate: 5})
 	dir := siteDir(t)
 	gwPub, err := command.GenerateKeyFiles(filepath.Join(dir, "gw-1"), nil)
@@ -232,14 +235,14 @@ commands:
   key: gw-1.key
   operator_keys: [console.pub]
 nut: {enabled: true, listen: %q}
-`, b.URL(), addr, nutAddr)), 0o644); err != nil {
+`, url, addr, nutAddr)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
 	shedTopic := command.ShedTopic("dc1", "rack-a")
 	top := mqtt.NewTopics("dc1", "gw-1")
 	resultTopic := command.OperatorTopic("dc1", "gw-1") + "/result"
-	rec := record(t, b.URL(), shedTopic, command.ShedTopic("dc1", "rack-b"), top.Alerts(), top.Root+"/shed", resultTopic)
+	rec := record(t, url, shedTopic, command.ShedTopic("dc1", "rack-b"), top.Alerts(), top.Root+"/shed", resultTopic)
 	log, stop := agent(t, site, runOptions{})
 
 	start := time.Now()
