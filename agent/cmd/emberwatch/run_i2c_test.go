@@ -14,8 +14,8 @@ import (
 	"github.com/emberwatch/emberwatch/agent/mqtt"
 	"github.com/emberwatch/emberwatch/drivers/i2c"
 	"github.com/emberwatch/emberwatch/drivers/i2c/i2csim"
-	"github.com/emberwatch/emberwatch/testbench/modbussim"
 	firmwareconfig "github.com/emberwatch/emberwatch/firmware-config"
+	"github.com/emberwatch/emberwatch/testbench/modbussim"
 )
 
 // TestRunI2CAndModbus is issue 5's acceptance 2 with the embedded broker:
