@@ -15,6 +15,7 @@ import (
 	"github.com/emberwatch/emberwatch/drivers/i2c"
 	"github.com/emberwatch/emberwatch/drivers/modbus"
 	"github.com/emberwatch/emberwatch/drivers/modbus/sunspec"
+	"github.com/emberwatch/emberwatch/drivers/snmp"
 	firmwareconfig "github.com/emberwatch/emberwatch/firmware-config"
 )
 
@@ -26,12 +27,16 @@ addresses in a site config):
   modbus+tcp://HOST[:502]?unit=1&profile=NAME
   modbus+rtu:///dev/ttyUSB0?baud=19200&parity=E&unit=1&profile=NAME
   modbus+rtutcp://HOST:PORT?unit=1&profile=NAME
+  snmp://COMMUNITY@HOST[:161]?version=2c[&profile=NAME]
   i2c:///dev/i2c-1?addr=0x48&sensor=tmp102
 Query keys: unit (default 1), profile, timeout (per request, default 1s);
 on modbus+rtu also baud, parity (N, E, O), data and stop bits.
 profile=sunspec discovers the device's SunSpec models; any other NAME is
 the Modbus profile NAME.yaml, built in or under -profiles. An i2c:// URL
-takes the sensor's keys (see drivers/i2c). snmp:// is not supported yet.
+takes the sensor's keys (see drivers/i2c). An snmp:// URL chooses its
+profile from the agent's sysObjectID unless profile=NAME; SNMPv3 takes
+version=3 with the user in the URL and level, auth, auth_pass, priv,
+priv_pass (see drivers/snmp).
 `
 
 // probeCmd reads one device once, for commissioning.
@@ -54,6 +59,9 @@ func probeCmd(ctx context.Context, e *env, args []string) error {
 	defer cancel()
 	if strings.HasPrefix(strings.ToLower(fs.Arg(0)), "i2c:") {
 		return probeI2C(ctx, e, fs.Arg(0))
+	}
+	if strings.HasPrefix(strings.ToLower(fs.Arg(0)), "snmp:") {
+		return probeSNMP(ctx, e, fs.Arg(0), *profiles)
 	}
 	t, err := probe.ParseURL(fs.Arg(0))
 	if err != nil {
@@ -125,6 +133,36 @@ func probeI2C(ctx context.Context, e *env, raw string) error {
 		return usagef("%s names no sensor: add ?addr=0x48&sensor=tmp102", raw)
 	}
 	rs, err := i2c.ProbeURL(ctx, raw)
+	if werr := probe.Write(e.stdout, rs); werr != nil {
+		return werr
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", raw, err)
+	}
+	return nil
+}
+
+// probeSNMP reads the agent an snmp:// URL names, with the built-in SNMP
+// profiles or those under dir/snmp (or dir itself).
+func probeSNMP(ctx context.Context, e *env, raw, dir string) error {
+	if _, _, err := snmp.ParseURL(raw); err != nil {
+		return inputError{err}
+	}
+	var rs []drivers.Reading
+	var err error
+	if dir == "" {
+		rs, err = snmp.ProbeURL(ctx, raw)
+	} else {
+		sub := "snmp"
+		if _, serr := os.Stat(path.Join(dir, "snmp")); serr != nil {
+			sub = "."
+		}
+		ps, lerr := snmp.LoadProfiles(os.DirFS(dir), sub)
+		if lerr != nil {
+			return inputError{lerr}
+		}
+		rs, err = snmp.ProbeURLWith(ctx, raw, ps)
+	}
 	if werr := probe.Write(e.stdout, rs); werr != nil {
 		return werr
 	}
