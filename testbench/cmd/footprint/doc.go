@@ -18,7 +18,13 @@
 // -warmup of the run (connections, first allocations) is left out of the CPU
 // and allocation figures; the memory figures cover the whole run.
 //
-// The pipeline is the run verb's, built from the same packages:
+// -agent PATH measures a built agent instead (bin/emberwatch, exactly as
+// shipped): it runs "PATH run -c site.yaml" against the testbed and reads
+// its RSS and CPU time from /proc/PID; the telemetry and alerts it
+// publishes are counted on the broker. Allocations cannot be seen from the
+// outside, so that report has none.
+//
+// The in-process pipeline is the run verb's, built from the same packages:
 // drivers/modbus devices on modbus.Buses, agent/poll's scheduler, the
 // detector of agent/detect behind a lock, agent/mqtt's publisher. One rack
 // in ten has a module that has been heating for a quarter of an hour, so the

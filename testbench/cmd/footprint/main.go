@@ -41,6 +41,7 @@ type options struct {
 	InProcess bool
 	Dist      string
 	Verbose   bool
+	Binary    string
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -54,6 +55,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&o.InProcess, "in-process", false, "run the simulators and the broker in this process (figures include them)")
 	fs.StringVar(&o.Dist, "dist", "", "folder of cross-built binaries whose sizes are printed (default: dist/ of the module)")
 	fs.BoolVar(&o.Verbose, "v", false, "log the agent's warnings and errors to stderr")
+	fs.StringVar(&o.Binary, "agent", "", "measure this agent `binary` (bin/emberwatch) running 'run -c' against the testbed, from the outside, instead of the in-process pipeline")
 	serve := fs.Bool("serve", false, "serve the simulators and the broker, print their addresses, run until stdin closes (the child's mode)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -75,6 +77,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if *serve {
 		return serveChild(ctx, o, stdin, stdout)
+	}
+	if o.Binary != "" {
+		res, err := measureBinary(ctx, o, stderr)
+		if err != nil {
+			return err
+		}
+		res.print(stdout, o)
+		return nil
 	}
 	res, err := measure(ctx, o, stderr)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emberwatch/emberwatch/agent/config"
 )
 
 // TestInProcess runs a short benchmark with a few devices in one process
@@ -89,5 +91,20 @@ func TestFlags(t *testing.T) {
 		if _, ok := err.(usageError); !ok {
 			t.Errorf("%q: err %v, want a usage error", args, err)
 		}
+	}
+}
+
+// TestSiteFile: the site file given to the agent binary is one the
+// config package accepts, with every device of the testbed.
+func TestSiteFile(t *testing.T) {
+	tb := &testbed{BrokerURL: "tcp://127.0.0.1:1883", Addrs: []string{"127.0.0.1:5020", "127.0.0.1:5021"}}
+	dir := t.TempDir()
+	text := siteFile(tb, dir, time.Second)
+	c, err := config.Parse("site.yaml", []byte(text))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if len(c.Devices) != 2 || c.Devices[1].Name != "bms-02" || c.Devices[1].Profile != "footprint-bms" || c.Site != site {
+		t.Fatalf("parsed %+v from\n%s", c, text)
 	}
 }
