@@ -45,6 +45,9 @@ type Config struct {
 	Commands command.Config `yaml:"commands"`
 	// NUT is the read-only upsd-protocol endpoint, off by default.
 	NUT nutd.Config `yaml:"nut"`
+	// Metrics is the Prometheus endpoint of the agent's own health, off
+	// by default.
+	Metrics Metrics `yaml:"metrics"`
 
 	// File is the path the config was loaded from.
 	File string `yaml:"-"`
@@ -95,6 +98,14 @@ type TLS struct {
 	// InsecureSkipVerify turns off certificate checking. Off by default;
 	// for commissioning only.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// Metrics is the agent's Prometheus /metrics endpoint.
+type Metrics struct {
+	// Listen is host:port to serve /metrics on (127.0.0.1:9464 is the
+	// usual one); empty turns the endpoint off. It has no
+	// authentication: keep it on the loopback interface.
+	Listen string `yaml:"listen"`
 }
 
 // Device is one device to poll.

@@ -178,6 +178,9 @@ func TestSections(t *testing.T) {
 		{"nut bad", head + "nut: {enabled: 2, listen: \"h:x\", max_clients: 5000}\n",
 			[]string{`site.yaml:4: nut.enabled: want true or false`, `nut.listen: "h:x": port "x"`, `nut.max_clients: 5000`}},
 		{"shed needs a key", head + "shed: {groups: []}\n", []string{`site.yaml:4: shed: the plan's commands are signed`}},
+		{"metrics", head + "metrics: {listen: \"localhost:9\"}\n", nil},
+		{"metrics bad", head + "metrics: {listen: \"0.0.0.0\", port: 9464}\n",
+			[]string{`metrics.listen: "0.0.0.0": want host:port (e.g. 127.0.0.1:9464`, `metrics.port: unknown field`}},
 		{"max age", head + "commands: {max_age: 60}\n", []string{`commands.max_age: "60" has no unit`}},
 		{"operator seq without keys", head + "commands: {operator_seq_file: seq.json}\n", []string{`commands.operator_seq_file: set, but no operator_keys`}},
 	}

@@ -1,6 +1,8 @@
 // Package config loads and validates an Emberwatch site file: the site and
-// gateway ids, the MQTT connection, the devices to poll and the detector's
-// thresholds.
+// gateway ids, the MQTT connection, the devices to poll, the detector's
+// thresholds, the shed plan (left to agent/shed to decode), the command
+// keys (agent/command), the NUT endpoint (agent/nutd) and the metrics
+// endpoint.
 //
 // Decoding is strict: an unknown key, a value of the wrong type or an
 // out-of-range setting is an error, and every error names the file, the

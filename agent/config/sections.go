@@ -58,19 +58,30 @@ func keyError(err error) string {
 // validateNUT checks the nut: section.
 func (c *Config) validateNUT(bad func(path, format string, a ...any)) {
 	n := c.NUT
-	if n.Listen != "" {
-		host, port, err := net.SplitHostPort(n.Listen)
-		p, perr := strconv.Atoi(port)
-		switch {
-		case err != nil:
-			bad("nut.listen", "%q: want host:port (e.g. 127.0.0.1:3493, or :3493 for every address)", n.Listen)
-		case perr != nil || p < 1 || p > 65535:
-			bad("nut.listen", "%q: port %q is not 1 to 65535", n.Listen, port)
-		case host != "" && net.ParseIP(host) == nil && host != "localhost":
-			bad("nut.listen", "%q: the host must be an IP address (the address to listen on)", n.Listen)
-		}
-	}
+	checkListen(bad, "nut.listen", n.Listen, 3493)
 	if n.MaxClients < 0 || n.MaxClients > MaxNUTClients {
 		bad("nut.max_clients", "%d: want 0 (default 32) to %d", n.MaxClients, MaxNUTClients)
+	}
+}
+
+// validateMetrics checks the metrics: section.
+func (c *Config) validateMetrics(bad func(path, format string, a ...any)) {
+	checkListen(bad, "metrics.listen", c.Metrics.Listen, 9464)
+}
+
+// checkListen checks an address to listen on, host:port; empty is fine.
+func checkListen(bad func(path, format string, a ...any), path, addr string, port int) {
+	if addr == "" {
+		return
+	}
+	host, p, err := net.SplitHostPort(addr)
+	n, perr := strconv.Atoi(p)
+	switch {
+	case err != nil:
+		bad(path, "%q: want host:port (e.g. 127.0.0.1:%d, or :%d for every address)", addr, port, port)
+	case perr != nil || n < 1 || n > 65535:
+		bad(path, "%q: port %q is not 1 to 65535", addr, p)
+	case host != "" && net.ParseIP(host) == nil && host != "localhost":
+		bad(path, "%q: the host must be an IP address (the address to listen on)", addr)
 	}
 }

@@ -68,6 +68,7 @@ func (c *Config) validate(d *decoder) {
 	c.validateBuses(bad)
 	c.validateCommands(bad)
 	c.validateNUT(bad)
+	c.validateMetrics(bad)
 }
 
 // validateBuses checks devices that share a transport: units of one RTU

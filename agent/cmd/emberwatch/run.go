@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -19,10 +20,12 @@ import (
 	"github.com/emberwatch/emberwatch/agent/command"
 	"github.com/emberwatch/emberwatch/agent/config"
 	"github.com/emberwatch/emberwatch/agent/detect"
+	"github.com/emberwatch/emberwatch/agent/metrics"
 	"github.com/emberwatch/emberwatch/agent/mqtt"
 	"github.com/emberwatch/emberwatch/agent/nutd"
 	"github.com/emberwatch/emberwatch/agent/poll"
 	"github.com/emberwatch/emberwatch/agent/shed"
+	"github.com/emberwatch/emberwatch/agent/supervise"
 	"github.com/emberwatch/emberwatch/drivers"
 	"github.com/emberwatch/emberwatch/drivers/i2c"
 	"github.com/emberwatch/emberwatch/drivers/modbus"
@@ -117,6 +120,19 @@ func runAgent(ctx context.Context, e *env, log *slog.Logger, o runOptions) error
 	if err != nil {
 		return err
 	}
+	var metricsSrv *metrics.Server
+	if cfg.Metrics.Listen != "" {
+		reg := metrics.NewRegistry()
+		metrics.NewAgent(reg, version).Bind(reg, sched.Stats, pub.Stats)
+		if metricsSrv, err = metrics.Listen(cfg.Metrics.Listen, reg, log.With("component", "metrics")); err != nil {
+			return inputError{err}
+		}
+	}
+	notifier, err := supervise.New(supervise.Options{Getenv: e.getenv, PID: os.Getpid(), Logger: log})
+	if err != nil {
+		log.Warn("systemd watchdog off", "err", err)
+	}
+	defer notifier.Close()
 
 	// The publisher outlives the signal: it sends what is queued and the
 	// offline state in Close below.
@@ -137,8 +153,22 @@ func runAgent(ctx context.Context, e *env, log *slog.Logger, o runOptions) error
 	aux.Go(func() { stage.tick(runCtx, tick) })
 	aux.Go(func() { logStats(runCtx, log, sched, pub, o.statsEvery) })
 	aux.Go(func() { publishStatus(runCtx, log, sched, pub, o.statusEvery) })
+	if metricsSrv != nil {
+		aux.Go(func() {
+			if err := metricsSrv.Serve(runCtx); err != nil {
+				log.Error("metrics endpoint stopped", "err", err)
+			}
+		})
+		log.Info("metrics endpoint listening", "listen", metricsSrv.Addr().String())
+	}
+	healthy := pollHealth(cfg, sched)
+	aux.Go(func() { _ = notifier.Watchdog(runCtx, healthy) })
+	if err := notifier.Ready(fmt.Sprintf("polling %d devices", len(cfg.Devices))); err != nil {
+		log.Warn("systemd not told the agent is ready", "err", err)
+	}
 
 	_ = sched.Run(ctx) // returns when ctx is done and the polls in flight have returned
+	_ = notifier.Stopping("flushing and stopping")
 	stopAux()
 	aux.Wait()
 	act.close()
@@ -151,6 +181,20 @@ func runAgent(ctx context.Context, e *env, log *slog.Logger, o runOptions) error
 	}
 	log.Info("agent stopped")
 	return nil
+}
+
+// pollHealth is the watchdog's health check: the poll loop finished a
+// poll of some device within three of the shortest poll intervals (and at
+// least 10s). Failing polls count; a stuck scheduler does not.
+func pollHealth(cfg *config.Config, sched *poll.Scheduler) supervise.HealthFunc {
+	if len(cfg.Devices) == 0 {
+		return func() error { return nil }
+	}
+	shortest := cfg.Devices[0].Interval.D()
+	for _, d := range cfg.Devices[1:] {
+		shortest = min(shortest, d.Interval.D())
+	}
+	return supervise.Recent(func() time.Time { return supervise.LastPoll(sched.Stats()) }, max(3*shortest, 10*time.Second), nil)
 }
 
 func newLogger(e *env, level, format string) (*slog.Logger, error) {

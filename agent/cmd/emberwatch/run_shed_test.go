@@ -155,11 +155,20 @@ func waitFor(t *testing.T, d time.Duration, what string, log *lockedBuffer, cond
 }
 
 // agent runs the agent of a site file in-process until stop is called,
-// which waits for it to return and checks that it returned nil.
-func agent(t *testing.T, site string, o runOptions) (log *lockedBuffer, stop func()) {
+// which waits for it to return and checks that it returned nil. The
+// environment is empty, or vars.
+func agent(t *testing.T, site string, o runOptions, vars ...string) (log *lockedBuffer, stop func()) {
 	t.Helper()
 	log = &lockedBuffer{}
-	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: log, getenv: func(string) string { return "" }}
+	getenv := func(k string) string {
+		for i := 0; i+1 < len(vars); i += 2 {
+			if vars[i] == k {
+				return vars[i+1]
+			}
+		}
+		return ""
+	}
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: log, getenv: getenv}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	o.file = site
