@@ -64,6 +64,10 @@ type Config struct {
 	// NREL/NASA databank's heater tests with internal-short devices trigger
 	// from about 90 °C (10th percentile), a module sensor lags the cell. 80.
 	RunawayTemp float64 `yaml:"runaway_temp"`
+	// ChargeRate is the rate of rise (°C/min over five minutes, beyond the
+	// room's) at which a module heating with no discharge to explain it
+	// (overcharge, a charger that lost its limit) is a runaway warning. 1.
+	ChargeRate float64 `yaml:"charge_rate"`
 	// FastRate and FastHold are the GB 38031-2025 rule: a rise of at least
 	// FastRate (°C/s) sustained longer than FastHold. 1 and 3s.
 	FastRate float64       `yaml:"fast_rate"`
@@ -156,6 +160,7 @@ func DefaultConfig() Config {
 		AccelRate:           1,
 		AccelWindow:         5 * time.Minute,
 		RunawayTemp:         80,
+		ChargeRate:          1,
 		FastRate:            1,
 		FastHold:            3 * time.Second,
 		OverTempAdvisory:    50,
@@ -202,7 +207,7 @@ func (c Config) withDefaults() Config {
 		{&c.DriftPerHour, &d.DriftPerHour}, {&c.CommonModeGain, &d.CommonModeGain},
 		{&c.AmbientGain, &d.AmbientGain}, {&c.RiseAdvisory, &d.RiseAdvisory},
 		{&c.RiseWarning, &d.RiseWarning}, {&c.RiseCritical, &d.RiseCritical},
-		{&c.AccelRate, &d.AccelRate}, {&c.RunawayTemp, &d.RunawayTemp}, {&c.FastRate, &d.FastRate},
+		{&c.AccelRate, &d.AccelRate}, {&c.RunawayTemp, &d.RunawayTemp}, {&c.FastRate, &d.FastRate}, {&c.ChargeRate, &d.ChargeRate},
 		{&c.OverTempAdvisory, &d.OverTempAdvisory}, {&c.OverTempWarning, &d.OverTempWarning},
 		{&c.OverTempCritical, &d.OverTempCritical}, {&c.VoltageSag, &d.VoltageSag},
 		{&c.VoltageDrop, &d.VoltageDrop}, {&c.ImbalanceAdvisory, &d.ImbalanceAdvisory},

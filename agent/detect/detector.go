@@ -101,6 +101,7 @@ type unit struct {
 // room is the air a battery device breathes.
 type room struct {
 	amb, ambRise, dAmb float64
+	ambRate            float64 // °C/min over the last five minutes
 	ambOK, dAmbOK      bool
 	gas                level
 	gasPoint           string
@@ -311,6 +312,7 @@ func (d *Detector) roomOf(dev *device, now int64) room {
 	}
 	sc := d.scratch[:0]
 	rises := d.fbuf[0][:0]
+	rates := d.fbuf[1][:0]
 	for _, s := range d.ambients {
 		if air != nil && !slices.Contains(air, s.dev.name) {
 			continue
@@ -319,6 +321,9 @@ func (d *Detector) roomOf(dev *device, now int64) room {
 			sc = append(sc, ranked{v: s.level, s: s})
 			if m, ok := s.minute.minOver(30); ok {
 				rises = append(rises, s.level-m)
+			}
+			if m5, ok := s.minute.at(5); ok {
+				rates = append(rates, (s.level-m5)/5)
 			}
 		}
 	}
@@ -330,6 +335,11 @@ func (d *Detector) roomOf(dev *device, now int64) room {
 		r.ambRise = median(rises)
 	}
 	d.fbuf[0] = rises[:0]
+	if len(rates) > 0 {
+		slices.Sort(rates)
+		r.ambRate = median(rates)
+	}
+	d.fbuf[1] = rates[:0]
 	d.scratch = sc[:0]
 	for _, s := range d.gases {
 		if air != nil && !slices.Contains(air, s.dev.name) {

@@ -299,10 +299,11 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 			}
 			if newMin {
 				s.xmin.push(s.x, s.hasX)
-				s.minute.push(s.level, true)
+				// offset steps are kept out of the history, as out of the rise
+				s.minute.push(s.level-s.stepSum, true)
 				s.lrate = 0
 				if l5, ok := s.minute.at(5); ok {
-					s.lrate = (s.level - l5) / 5
+					s.lrate = (s.level - s.stepSum - l5) / 5
 				}
 			}
 			d.accel(s, settled)
@@ -535,6 +536,8 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 			l, w = critical, "hot and still heating with no discharge"
 		case dev.charging && s.last >= cfg.OverTempWarning && s.lrate >= 0.2:
 			l, w = warning, "hot and still heating with no discharge"
+		case dev.charging && now >= s.settleUntil && s.lrate-math.Max(0, r.ambRate) >= cfg.ChargeRate:
+			l, w = warning, "heating fast with no discharge"
 		}
 		if !s.hasX {
 			if best == nil || l > th {
@@ -700,6 +703,8 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 		msg = fmt.Sprintf("%s heating faster and faster: %.1f °C/min above its %s", u.subject, s.rate, s.refKind)
 	case why == "hot and still heating with no discharge" && s != nil:
 		msg = fmt.Sprintf("%s at %.0f °C and still heating %.1f °C/min with no discharge to explain it", u.subject, s.last, s.lrate)
+	case why == "heating fast with no discharge" && s != nil:
+		msg = fmt.Sprintf("%s heating %.1f °C/min with no discharge and no room change to explain it", u.subject, s.lrate)
 	case why == "self-heating" && s != nil:
 		msg = fmt.Sprintf("%s at %.0f °C and still rising: self-heating", u.subject, s.last)
 	case why == "fast rise" || why == "fast rise with voltage drop" || why == "fast rise above the temperature limit":

@@ -147,6 +147,7 @@ type sensor struct {
 	x, ref      float64
 	cusum       float64
 	step        float64 // offset steps since the last tick, not counted as rise
+	stepSum     float64 // all offset steps so far
 	raw         [2]float64
 	nraw        int
 	med         float64
@@ -283,6 +284,7 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 		gapMin := float64(t-s.lastT) / float64(time.Minute)
 		if j := v - s.med; abs(j) >= d.cfg.StepJump+gapMin && abs(j) <= d.cfg.SpikeJump && s.runN == 0 {
 			s.step += j
+			s.stepSum += j
 			s.level += j
 			s.glitch(t, raw, "step")
 		}
