@@ -12,12 +12,16 @@
 //
 // How it decides, per device and subject (a module, a cell, a string):
 //
-//   - Glitch filter. Each sensor's samples pass a plausibility range and a
-//     jump filter: a jump larger than Config.SpikeJump is held until the
-//     next sample confirms it, so one-sample spikes (85, 127, -40) are
-//     rejected and reported as sensor_fault; NaN (open circuit) and values
-//     stuck while their neighbours move are sensor_fault too. A faulty
-//     sensor never feeds the runaway verdict.
+//   - Glitch filter. Each sensor's samples pass a plausibility range, a
+//     jump filter (a jump larger than Config.SpikeJump is held until the
+//     next sample confirms it, so one-sample spikes such as 85, 127 or -40
+//     are rejected) and a median of three (small one-sample noise). A step
+//     of Config.StepJump between two samples is an offset, not heat: a
+//     thermistor between cells lags them by a minute or more. NaN (open
+//     circuit), values stuck while the neighbours move, spikes and steps
+//     are sensor_fault, and a faulty sensor never feeds the verdict. A
+//     sensor back from a gap, an open circuit or a module swap is watched
+//     for Config.Settle before its rise counts.
 //   - Differential rise. Each battery temperature is smoothed and compared
 //     with the median of the other sensors of its group (its neighbours),
 //     or, when it has none, with the room air. A one-sided CUSUM accumulates
@@ -27,23 +31,33 @@
 //     failure warms every module and the room) therefore accumulates
 //     nothing, a constant offset (hot-aisle end modules) accumulates
 //     nothing, and a warm module cooling down accumulates nothing.
-//   - Self-heating. A sensor without neighbours cannot tell Joule heating
-//     from a runaway by its level; it is judged by acceleration (a runaway
-//     heats faster as it gets hotter, a loaded cell heats slower as it
-//     approaches equilibrium) and by the onset temperature.
+//   - Heat with nothing to explain it. A module heating Config.ChargeRate
+//     beyond the room while the string is not discharging (overcharge), or
+//     past the over-temperature limit and still heating with no discharge,
+//     is a runaway warning. A sensor without neighbours cannot tell Joule
+//     heating from a runaway by its level; it is judged by acceleration (a
+//     runaway heats faster as it gets hotter, a loaded cell heats slower as
+//     it nears equilibrium) and by the onset temperature
+//     (Config.RunawayTemp, from the NREL/NASA databank).
+//   - The string as a whole. Every ten minutes the float current and the
+//     string's median temperature above the room are followed over five
+//     hours: a float current climbing to Config.FloatRatio times its
+//     baseline (VRLA thermal runaway, IEEE 1491) while the string warms
+//     with no load and a steady room is a warning.
 //   - Corroboration. A cell or module voltage sagging against its group,
 //     off-gas (gas.h2, gas.co, gas.voc) rising above its baseline in the
-//     room, and a VRLA float current climbing with temperature each raise
-//     the verdict by one level when thermal evidence exists, and alone give
-//     an advisory.
+//     room, and a climbing float current each raise a module's verdict by
+//     one level when thermal evidence exists. Venting gas alone is a
+//     warning, raised at once, on the module standing out most.
 //   - Fast events follow GB 38031-2025: a rise of at least Config.FastRate
 //     sustained longer than Config.FastHold, with a voltage drop or above
 //     the over-temperature limit, is critical at once.
 //   - Fusion and hysteresis. Each alert needs its level to hold for
 //     Config.Confirm before it is raised or escalated, and its evidence to
-//     be gone for Config.Clear before it is cleared. Event IDs derive from
-//     device, subject, kind and raise time, so escalated and cleared events
-//     carry the ID of the raised one.
+//     be gone for Config.Clear before it is cleared (three times as long
+//     for thermal_runaway, which also stays while its module is hot or
+//     unseen). Event IDs derive from device, subject, kind and raise time,
+//     so escalated and cleared events carry the ID of the raised one.
 //
 // Separate kinds: over_temperature (absolute module limits), environment
 // (room air rising or too hot), offgas, cell_imbalance, sensor_fault and
