@@ -9,13 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/emberwatch/emberwatch/agent/queue"
 	"github.com/emberwatch/emberwatch/drivers"
 )
 
@@ -37,11 +36,28 @@ type Options struct {
 	TelemetryQoS byte
 	// Keepalive is the MQTT keepalive; default 30s.
 	Keepalive time.Duration
-	// Queue is how many telemetry messages may wait; default 1000.
+	// Queue is how many telemetry messages may wait in memory; default
+	// 1000. Without a spool folder, this is all the telemetry an outage
+	// keeps (the oldest is dropped first).
 	Queue int
-	// SpoolDir, when set, keeps alert events on disk until the broker
-	// acknowledges them, across restarts.
+	// SpoolDir, when set, is the store-and-forward folder: alerts and
+	// other reliable messages wait there (fsync'd) until the broker
+	// acknowledges them, across restarts and power cuts, and telemetry
+	// produced while the broker is away is buffered there and sent later,
+	// oldest first, marked "late":true.
 	SpoolDir string
+	// SpoolBytes is the disk budget of SpoolDir; default 64 MiB. When it
+	// is reached the buffered telemetry is thinned (every other sample of
+	// each device dropped, again as needed); alerts are never dropped.
+	SpoolBytes int64
+	// TelemetryBytes is the budget of the telemetry buffered in SpoolDir
+	// during an outage; default 16 MiB. Past it, telemetry is thinned.
+	TelemetryBytes int64
+	// Window is how many QoS 1 alerts may await the broker's
+	// acknowledgement at once; default 32. The publisher never relies on
+	// the broker's queues: a message leaves the spool only once
+	// acknowledged.
+	Window int
 	// ReconnectMax caps the backoff between connection attempts;
 	// default 30s.
 	ReconnectMax time.Duration
@@ -63,13 +79,27 @@ type Stats struct {
 	// ConnectFailures the connection attempts that failed.
 	Connects, Lost, ConnectFailures uint64
 	// TelemetrySent and AlertsSent count messages handed to the broker
-	// (acknowledged, for QoS 1).
+	// (acknowledged, for QoS 1). AlertsSent counts every reliable message
+	// (alerts and those of PublishReliable), resends included.
 	TelemetrySent, AlertsSent uint64
-	// TelemetryDropped counts telemetry messages dropped: queue full, or
-	// a failed publish.
+	// TelemetryDropped counts telemetry messages dropped: queue full, a
+	// failed publish, or the spool's budgets reached with nothing left to
+	// thin.
 	TelemetryDropped uint64
-	// TelemetryQueued and AlertsQueued are the messages waiting now.
-	TelemetryQueued, AlertsQueued int
+	// TelemetryThinned counts buffered telemetry messages dropped by
+	// thinning when a budget of the spool was reached.
+	TelemetryThinned uint64
+	// TelemetryLate counts telemetry messages sent late, after an outage.
+	TelemetryLate uint64
+	// TelemetryQueued and AlertsQueued are the messages waiting now
+	// (TelemetryQueued includes those buffered in the spool);
+	// AlertsInFlight those sent and not yet acknowledged.
+	TelemetryQueued, AlertsQueued, AlertsInFlight int
+	// SpoolBytes is the size of the spool folder's queues.
+	SpoolBytes int64
+	// LastError is the last connection error, classified (see
+	// ErrUnknownAuthority and the others); empty once connected.
+	LastError string
 }
 
 // message is one queued publish.
@@ -78,7 +108,16 @@ type message struct {
 	payload []byte
 	qos     byte
 	retain  bool
-	spool   string // file holding the alert, removed on acknowledgement
+	late    bool   // telemetry queued while the broker was away
+	seq     uint64 // of a reliable message
+	key     string // device, for thinning
+}
+
+// flight is a reliable message handed to paho, awaiting its PUBACK.
+type flight struct {
+	seq  uint64
+	tok  paho.Token
+	sent time.Time
 }
 
 // Publisher publishes to one broker. Its methods are safe for concurrent
@@ -90,22 +129,23 @@ type Publisher struct {
 	client paho.Client
 
 	mu        sync.Mutex
-	telemetry []message // oldest first, at most opts.Queue
-	alerts    []message // oldest first, never dropped
-	active    *message  // latest retained alerts list, if not yet sent
+	telemetry []message  // oldest first, at most opts.Queue
+	rel       reliable   // alerts and other reliable messages, oldest first, never dropped
+	tlog      *queue.Log // telemetry buffered during an outage, with a spool folder
+	inflight  int
+	active    *message // latest retained alerts list, if not yet sent
 	status    map[string]json.RawMessage
 	restate   bool // the state message must be sent again (status changed)
 	since     time.Time
 	stats     Stats
+	lastErr   error
 	lastWarn  time.Time // of a failed connection attempt
 	unwarned  int
-	seq       uint64
 
-	wake      chan struct{} // a message was queued
-	connected chan struct{} // the connection came up
-	flush     chan struct{} // closed by Close: drain, then stop
-	done      chan struct{} // closed when the sender stops
-	started   bool
+	wake    chan struct{} // a message was queued
+	flush   chan struct{} // closed by Close: drain, then stop
+	done    chan struct{} // closed when the sender stops
+	started bool
 }
 
 // New returns a Publisher that is not yet connected.
@@ -134,51 +174,52 @@ func New(opts Options) (*Publisher, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.SpoolBytes <= 0 {
+		opts.SpoolBytes = 64 << 20
+	}
+	if opts.TelemetryBytes <= 0 {
+		opts.TelemetryBytes = 16 << 20
+	}
+	if opts.Window <= 0 {
+		opts.Window = 32
+	}
 	p := &Publisher{
-		opts:      opts,
-		topics:    NewTopics(opts.Site, opts.Gateway),
-		log:       opts.Logger.With("broker", opts.Broker),
-		wake:      make(chan struct{}, 1),
-		connected: make(chan struct{}, 1),
-		flush:     make(chan struct{}),
-		done:      make(chan struct{}),
+		opts:   opts,
+		topics: NewTopics(opts.Site, opts.Gateway),
+		log:    opts.Logger.With("broker", redact(opts.Broker)),
+		rel:    &memReliable{},
+		wake:   make(chan struct{}, 1),
+		flush:  make(chan struct{}),
+		done:   make(chan struct{}),
 	}
 	if opts.SpoolDir != "" {
-		if err := p.loadSpool(); err != nil {
+		if err := p.openSpool(); err != nil {
 			return nil, err
 		}
 	}
+	p.client = p.newClient()
+	return p, nil
+}
+
+// newClient returns a paho client for one connection. A new client is
+// made for every connection so that nothing paho held for a lost
+// connection is sent on the next one ahead of the messages sent again
+// (which would break the order of the alerts). Reconnecting, with
+// backoff, is the sender's.
+func (p *Publisher) newClient() paho.Client {
+	opts := p.opts
 	co := paho.NewClientOptions().
 		AddBroker(opts.Broker).
 		SetClientID(opts.ClientID).
 		SetKeepAlive(opts.Keepalive).
-		SetAutoReconnect(true).
-		SetConnectRetry(true).
-		SetConnectRetryInterval(min(time.Second, opts.ReconnectMax)).
-		SetMaxReconnectInterval(opts.ReconnectMax).
+		SetAutoReconnect(false).
+		SetConnectRetry(false).
 		SetConnectTimeout(10*time.Second).
 		SetWriteTimeout(opts.PublishTimeout).
 		SetCleanSession(true).
 		SetStore(nullStore{}).
 		SetOrderMatters(false).
 		SetWill(p.topics.State(), `{"online":false}`, 1, true).
-		SetOnConnectHandler(func(paho.Client) {
-			p.mu.Lock()
-			p.stats.Connects++
-			p.stats.Connected = true
-			p.lastWarn, p.unwarned = time.Time{}, 0
-			p.mu.Unlock()
-			p.log.Info("mqtt connected")
-			select {
-			case p.connected <- struct{}{}:
-			default:
-			}
-		}).
-		SetConnectionNotificationHandler(func(_ paho.Client, n paho.ConnectionNotification) {
-			if f, ok := n.(paho.ConnectionNotificationFailed); ok { // once per attempt
-				p.connectFailed(f.Reason)
-			}
-		}).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			p.mu.Lock()
 			p.stats.Lost++
@@ -193,8 +234,45 @@ func New(opts Options) (*Publisher, error) {
 	if opts.TLS != nil {
 		co.SetTLSConfig(opts.TLS)
 	}
-	p.client = paho.NewClient(co)
-	return p, nil
+	return paho.NewClient(co)
+}
+
+// cl returns the client of the current connection.
+func (p *Publisher) cl() paho.Client {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.client
+}
+
+// dial makes one connection attempt with a new client.
+func (p *Publisher) dial(ctx context.Context) bool {
+	c := p.newClient()
+	tok := c.Connect()
+	select {
+	case <-tok.Done():
+	case <-ctx.Done():
+		return false
+	case <-time.After(15 * time.Second):
+	}
+	if err := tokenErr(tok); err != nil || !c.IsConnectionOpen() {
+		if err == nil {
+			err = errors.New("connection closed at once")
+		}
+		p.connectFailed(err)
+		return false
+	}
+	p.mu.Lock()
+	old := p.client
+	p.client = c
+	p.stats.Connects++
+	p.stats.Connected = true
+	p.lastWarn, p.unwarned, p.lastErr = time.Time{}, 0, nil
+	p.mu.Unlock()
+	if old != nil && old != c {
+		go old.Disconnect(0) // already lost; releases what paho still holds
+	}
+	p.log.Info("mqtt connected")
+	return true
 }
 
 // Topics returns the publisher's topics.
@@ -211,46 +289,99 @@ func (p *Publisher) Start(ctx context.Context) error {
 	}
 	p.started = true
 	p.mu.Unlock()
-	p.client.Connect() // with ConnectRetry, retries until it connects
 	go p.send(ctx)
 	return nil
 }
 
 // Publish queues a poll's readings as a telemetry message. It never
-// blocks: when the queue is full the oldest telemetry message is dropped
-// and counted. It implements poll.Sink.
+// blocks on the broker. While the broker is away, with a spool folder,
+// the message is buffered on disk (thinned when a budget is reached) and
+// sent later marked "late":true; without one, it waits in memory and the
+// oldest is dropped when the queue is full. It implements poll.Sink.
 func (p *Publisher) Publish(device string, t time.Time, rs []drivers.Reading) {
 	payload := appendTelemetry(make([]byte, 0, 64+48*len(rs)), device, t, rs)
+	m := message{topic: p.topics.Telemetry(device), payload: payload, qos: p.opts.TelemetryQoS, key: device}
 	p.mu.Lock()
+	m.late = !p.stats.Connected
+	if p.tlog != nil && (m.late || p.tlog.Len() > 0) {
+		p.mu.Unlock()
+		p.buffer(m)
+		p.poke()
+		return
+	}
 	if len(p.telemetry) >= p.opts.Queue {
 		p.telemetry = p.telemetry[1:]
 		p.stats.TelemetryDropped++
 	}
-	p.telemetry = append(p.telemetry, message{topic: p.topics.Telemetry(device), payload: payload, qos: p.opts.TelemetryQoS})
+	p.telemetry = append(p.telemetry, m)
 	p.mu.Unlock()
 	p.poke()
 }
 
+// buffer stores a telemetry message in the spool, thinning the buffered
+// telemetry first when a budget is reached.
+func (p *Publisher) buffer(m message) {
+	over := func() bool {
+		t := p.tlog.Size()
+		return t+int64(len(m.payload)) > p.opts.TelemetryBytes || t+p.relSize()+int64(len(m.payload)) > p.opts.SpoolBytes
+	}
+	if over() {
+		n, err := p.tlog.Thin(2)
+		if err != nil {
+			p.log.Warn("mqtt: buffered telemetry not thinned", "err", err)
+		}
+		p.mu.Lock()
+		p.stats.TelemetryThinned += uint64(n)
+		p.mu.Unlock()
+		if n > 0 {
+			p.log.Info("mqtt: spool budget reached; buffered telemetry thinned", "dropped", n, "kept", p.tlog.Len())
+		}
+		if over() {
+			p.mu.Lock()
+			p.stats.TelemetryDropped++
+			p.mu.Unlock()
+			return
+		}
+	}
+	var flags uint8
+	if m.late {
+		flags = flagLate
+	}
+	if _, err := p.tlog.Append(queue.Record{Key: m.key, Topic: m.topic, Flags: flags, Payload: m.payload}); err != nil {
+		p.log.Warn("mqtt: telemetry not buffered", "device", m.key, "err", err)
+		p.mu.Lock()
+		p.stats.TelemetryDropped++
+		p.mu.Unlock()
+	}
+}
+
+// relSize is the spool's size taken by reliable messages.
+func (p *Publisher) relSize() int64 {
+	if d, ok := p.rel.(*diskReliable); ok {
+		return d.l.Size()
+	}
+	return 0
+}
+
 // PublishAlert queues an alert event (CONTRACTS section 4 JSON) on the
 // device's alert topic at QoS 1. Alerts are never dropped; with a spool
-// folder the event is on disk before PublishAlert returns, and an error
-// means it could not be written there.
+// folder the event is on disk (fsync'd) before PublishAlert returns, and
+// an error means it could not be written there. It is delivered at least
+// once, byte for byte the same each time, in order.
 func (p *Publisher) PublishAlert(device string, event []byte) error {
-	m := message{topic: p.topics.Alert(device), payload: append([]byte(nil), event...), qos: 1}
-	p.mu.Lock()
-	p.seq++
-	seq := p.seq
-	p.mu.Unlock()
-	if p.opts.SpoolDir != "" {
-		f, err := p.spoolWrite(seq, m)
-		if err != nil {
-			return err
-		}
-		m.spool = f
+	return p.PublishReliable(device, p.topics.Alert(device), event, false)
+}
+
+// PublishReliable queues a message that must be delivered at least once,
+// in order with the alerts, at QoS 1: a shed command, an acknowledgement.
+// key names its source (a device, a group) in the spool. Like
+// PublishAlert, it never blocks on the broker and the message is on disk
+// when it returns (with a spool folder).
+func (p *Publisher) PublishReliable(key, topic string, payload []byte, retain bool) error {
+	m := message{topic: topic, payload: append([]byte(nil), payload...), qos: 1, retain: retain}
+	if err := p.rel.add(key, m); err != nil {
+		return err
 	}
-	p.mu.Lock()
-	p.alerts = append(p.alerts, m)
-	p.mu.Unlock()
 	p.poke()
 	return nil
 }
@@ -289,9 +420,17 @@ func (p *Publisher) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.stats
-	s.Connected = s.Connected && p.client.IsConnectionOpen()
+	s.Connected = s.Connected && p.client != nil && p.client.IsConnectionOpen()
 	s.TelemetryQueued = len(p.telemetry)
-	s.AlertsQueued = len(p.alerts)
+	s.AlertsQueued = p.rel.len()
+	s.AlertsInFlight = p.inflight
+	if p.tlog != nil {
+		s.TelemetryQueued += p.tlog.Len()
+		s.SpoolBytes = p.tlog.Size() + p.relSize()
+	}
+	if p.lastErr != nil && !s.Connected {
+		s.LastError = p.lastErr.Error()
+	}
 	return s
 }
 
@@ -316,22 +455,45 @@ func (p *Publisher) Close(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	var err error
-	if p.client.IsConnectionOpen() {
-		tok := p.client.Publish(p.topics.State(), 1, true, `{"online":false}`)
+	c := p.cl()
+	if c.IsConnectionOpen() {
+		tok := c.Publish(p.topics.State(), 1, true, `{"online":false}`)
 		if !waitToken(ctx, tok, p.opts.PublishTimeout) {
-			err = fmt.Errorf("mqtt: offline state to %s: %w", p.opts.Broker, tokenErr(tok))
+			err = fmt.Errorf("mqtt: offline state to %s: %w", redact(p.opts.Broker), tokenErr(tok))
 		}
 	}
-	p.client.Disconnect(250)
+	c.Disconnect(250)
+	select {
+	case <-p.done: // the sender stopped: the spool may be closed
+		err = errors.Join(err, p.rel.close())
+		if p.tlog != nil {
+			err = errors.Join(err, p.tlog.Close())
+		}
+	default:
+	}
 	p.log.Info("mqtt disconnected")
 	return err
+}
+
+// LastError returns the last connection error, classified (errors.Is
+// with ErrUnknownAuthority, ErrNotAuthorized ...), or nil when connected
+// or no attempt failed yet.
+func (p *Publisher) LastError() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stats.Connected && p.client.IsConnectionOpen() {
+		return nil
+	}
+	return p.lastErr
 }
 
 // connectFailed counts a failed connection attempt and logs the first,
 // then at most one a minute with the count of the others.
 func (p *Publisher) connectFailed(err error) {
+	err = classify(p.opts.Broker, err)
 	p.mu.Lock()
 	p.stats.ConnectFailures++
+	p.lastErr = err
 	now := time.Now()
 	if !p.lastWarn.IsZero() && now.Sub(p.lastWarn) < time.Minute {
 		p.unwarned++
@@ -351,14 +513,12 @@ func (p *Publisher) poke() {
 	}
 }
 
-// next takes the next message to send: alerts first, then the active
-// list, then telemetry. ok is false when nothing is queued.
+// next takes the next message to send after the reliable ones: the
+// active list, then telemetry. ok is false when nothing is queued.
 func (p *Publisher) next() (m message, kind int, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
-	case len(p.alerts) > 0:
-		return p.alerts[0], kindAlert, true
 	case p.active != nil:
 		m = *p.active
 		p.active = nil
@@ -372,40 +532,66 @@ func (p *Publisher) next() (m message, kind int, ok bool) {
 }
 
 const (
-	kindAlert = iota + 1
-	kindActive
+	kindActive = iota + 1
 	kindTelemetry
 )
 
 // send drains the queues while connected. On every (re)connection it first
-// publishes the online state.
+// publishes the online state. Reliable messages go out in a window of
+// opts.Window unacknowledged publishes; acknowledgements are taken in
+// order, and on a failure (an error, no acknowledgement in time, the
+// connection lost) everything from the oldest unacknowledged message on
+// is sent again, in order.
 func (p *Publisher) send(ctx context.Context) {
 	defer close(p.done)
 	backoff := 100 * time.Millisecond
 	announced := false
 	flushing := false
+	var inflight []flight
+	var cursor uint64 // the last reliable message handed to paho
+	var nextDial time.Time
+	redial := min(time.Second, p.opts.ReconnectMax)
+	rewind := func() {
+		if len(inflight) > 0 {
+			cursor = inflight[0].seq - 1
+		}
+		inflight = nil
+		p.mu.Lock()
+		p.inflight = 0
+		p.mu.Unlock()
+	}
+	pause := func() bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, p.opts.ReconnectMax)
+		return true
+	}
 	for {
-		if !p.client.IsConnectionOpen() {
+		if !p.cl().IsConnectionOpen() {
+			rewind()
 			announced = false
-			select {
-			case <-ctx.Done():
-				return
-			case <-p.flush:
-				if flushing {
-					return // cannot flush while disconnected
-				}
-				flushing = true
-				// give a connection in progress a moment
+			if wait := time.Until(nextDial); wait > 0 && !flushing {
 				select {
-				case <-p.connected:
-				case <-time.After(time.Second):
 				case <-ctx.Done():
 					return
+				case <-p.flush:
+					flushing = true // one more attempt, then stop
+				case <-time.After(wait):
 				}
-			case <-p.connected:
-			case <-time.After(200 * time.Millisecond):
+				continue
 			}
-			continue
+			if !p.dial(ctx) {
+				if flushing || ctx.Err() != nil {
+					return // cannot flush while disconnected
+				}
+				nextDial = time.Now().Add(redial)
+				redial = min(2*redial, p.opts.ReconnectMax)
+				continue
+			}
+			redial = min(time.Second, p.opts.ReconnectMax)
 		}
 		p.mu.Lock()
 		restate := p.restate
@@ -416,63 +602,189 @@ func (p *Publisher) send(ctx context.Context) {
 				p.mu.Lock()
 				p.restate = p.restate || restate
 				p.mu.Unlock()
-				select {
-				case <-ctx.Done():
+				if !pause() {
 					return
-				case <-time.After(backoff):
 				}
 				continue
 			}
 			announced = true
 		}
-		m, kind, ok := p.next()
-		if !ok {
-			if flushing {
-				return
-			}
+
+		// acknowledgements, in order
+		progress := false
+		var failed error
+		for len(inflight) > 0 {
+			f := inflight[0]
 			select {
-			case <-ctx.Done():
-				return
-			case <-p.flush:
-				flushing = true
-			case <-p.wake:
-			case <-p.connected:
-				announced = false
-			}
-			continue
-		}
-		tok := p.client.Publish(m.topic, m.qos, m.retain, m.payload)
-		sent := waitToken(ctx, tok, p.opts.PublishTimeout)
-		p.mu.Lock()
-		switch {
-		case sent && kind == kindAlert:
-			p.alerts = p.alerts[1:]
-			p.stats.AlertsSent++
-		case sent && kind == kindTelemetry:
-			p.stats.TelemetrySent++
-		case !sent && kind == kindTelemetry:
-			p.stats.TelemetryDropped++
-		case !sent && kind == kindActive && p.active == nil:
-			p.active = &m // resend unless a newer list came
-		}
-		p.mu.Unlock()
-		if sent {
-			backoff = 100 * time.Millisecond
-			if m.spool != "" {
-				if err := os.Remove(m.spool); err != nil && !errors.Is(err, os.ErrNotExist) {
-					p.log.Warn("mqtt: spooled alert not removed", "file", m.spool, "err", err)
+			case <-f.tok.Done():
+				failed = f.tok.Error()
+			default:
+				if time.Since(f.sent) > p.opts.PublishTimeout {
+					failed = errors.New("no acknowledgement in time")
 				}
 			}
+			if failed != nil || !isDone(f.tok) {
+				break
+			}
+			p.rel.ack(f.seq)
+			inflight = inflight[1:]
+			progress = true
+			p.mu.Lock()
+			p.stats.AlertsSent++
+			p.mu.Unlock()
+		}
+		if failed != nil {
+			p.log.Warn("mqtt publish failed; sending again from the oldest unacknowledged message", "err", failed, "in_flight", len(inflight))
+			rewind()
+			if !pause() {
+				return
+			}
 			continue
 		}
-		p.log.Warn("mqtt publish failed", "topic", m.topic, "err", tokenErr(tok))
+		// fill the window
+		if len(inflight) < p.opts.Window {
+			ms, err := p.rel.next(cursor, p.opts.Window-len(inflight))
+			if err != nil {
+				p.log.Error("mqtt: spool read failed", "err", err)
+			}
+			for _, m := range ms {
+				tok := p.cl().Publish(m.topic, 1, m.retain, m.payload)
+				inflight = append(inflight, flight{seq: m.seq, tok: tok, sent: time.Now()})
+				cursor = m.seq
+				progress = true
+			}
+		}
+		p.mu.Lock()
+		p.inflight = len(inflight)
+		p.mu.Unlock()
+
+		sent, ok := p.sendOther(ctx)
+		if !ok {
+			if !pause() {
+				return
+			}
+			continue
+		}
+		if sent || progress {
+			backoff = 100 * time.Millisecond
+			continue
+		}
+		if flushing && len(inflight) == 0 && p.rel.len() == 0 {
+			return
+		}
+		var acked <-chan struct{}
+		if len(inflight) > 0 {
+			acked = inflight[0].tok.Done()
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(backoff):
+		case <-p.flush:
+			flushing = true
+		case <-p.wake:
+		case <-acked:
+		case <-time.After(200 * time.Millisecond):
 		}
-		backoff = min(2*backoff, p.opts.ReconnectMax)
 	}
+}
+
+func isDone(tok paho.Token) bool {
+	select {
+	case <-tok.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// sendOther sends the active alerts list or one telemetry message, or
+// a batch of buffered telemetry. sent is false when there was nothing to
+// send; ok is false when a publish failed.
+func (p *Publisher) sendOther(ctx context.Context) (sent, ok bool) {
+	m, kind, has := p.next()
+	if !has {
+		if p.tlog == nil || p.tlog.Len() == 0 {
+			return false, true
+		}
+		return true, p.sendBuffered(ctx)
+	}
+	payload := m.payload
+	if m.late {
+		payload = markLate(payload)
+	}
+	tok := p.cl().Publish(m.topic, m.qos, m.retain, payload)
+	done := waitToken(ctx, tok, p.opts.PublishTimeout)
+	p.mu.Lock()
+	switch {
+	case done && kind == kindTelemetry:
+		p.stats.TelemetrySent++
+		if m.late {
+			p.stats.TelemetryLate++
+		}
+	case !done && kind == kindTelemetry:
+		p.stats.TelemetryDropped++
+	case !done && kind == kindActive && p.active == nil:
+		p.active = &m // resend unless a newer list came
+	}
+	p.mu.Unlock()
+	if !done {
+		p.log.Warn("mqtt publish failed", "topic", m.topic, "err", tokenErr(tok))
+	}
+	return true, done
+}
+
+// sendBuffered sends up to 64 messages of the telemetry buffered in the
+// spool, oldest first.
+func (p *Publisher) sendBuffered(ctx context.Context) bool {
+	rs, err := p.tlog.Next(0, 64)
+	if err != nil {
+		p.log.Warn("mqtt: buffered telemetry unreadable; skipped", "err", err)
+	}
+	var seqs []uint64
+	var late uint64
+	defer func() {
+		if len(seqs) > 0 {
+			if err := p.tlog.Ack(seqs...); err != nil {
+				p.log.Warn("mqtt: buffered telemetry not marked sent", "err", err)
+			}
+		}
+		p.mu.Lock()
+		p.stats.TelemetrySent += uint64(len(seqs))
+		p.stats.TelemetryLate += late
+		p.mu.Unlock()
+	}()
+	for _, r := range rs {
+		payload := r.Payload
+		if r.Flags&flagLate != 0 {
+			payload = markLate(payload)
+		}
+		tok := p.cl().Publish(r.Topic, p.opts.TelemetryQoS, false, payload)
+		if !waitToken(ctx, tok, p.opts.PublishTimeout) {
+			p.log.Warn("mqtt publish failed", "topic", r.Topic, "err", tokenErr(tok))
+			return false
+		}
+		seqs = append(seqs, r.Seq)
+		if r.Flags&flagLate != 0 {
+			late++
+		}
+	}
+	if err != nil && len(rs) == 0 {
+		return false
+	}
+	return true
+}
+
+// markLate adds "late":true to a JSON object.
+func markLate(payload []byte) []byte {
+	if len(payload) < 2 || payload[0] != '{' {
+		return payload
+	}
+	out := make([]byte, 0, len(payload)+12)
+	out = append(out, `{"late":true`...)
+	if payload[1] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, payload[1:]...)
 }
 
 func (p *Publisher) publishState(ctx context.Context) bool {
@@ -494,7 +806,7 @@ func (p *Publisher) publishState(ctx context.Context) bool {
 		p.log.Error("mqtt: state not encodable", "err", err)
 		return true
 	}
-	tok := p.client.Publish(p.topics.State(), 1, true, st)
+	tok := p.cl().Publish(p.topics.State(), 1, true, st)
 	if !waitToken(ctx, tok, p.opts.PublishTimeout) {
 		p.log.Warn("mqtt: state not published", "err", tokenErr(tok))
 		return false
@@ -529,66 +841,31 @@ func tokenErr(tok paho.Token) error {
 	}
 }
 
-// spoolWrite stores an alert in the spool folder and returns its file.
-func (p *Publisher) spoolWrite(seq uint64, m message) (string, error) {
-	name := fmt.Sprintf("%020d-%06d.alert", time.Now().UnixNano(), seq%1000000)
-	data, err := json.Marshal(spooled{Topic: m.topic, Payload: json.RawMessage(m.payload)})
-	if err != nil {
-		// not JSON: keep it as a string
-		data, _ = json.Marshal(spooled{Topic: m.topic, Text: string(m.payload)})
-	}
-	tmp := filepath.Join(p.opts.SpoolDir, "."+name)
-	final := filepath.Join(p.opts.SpoolDir, name)
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return "", fmt.Errorf("mqtt: spool alert: %w", err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return "", fmt.Errorf("mqtt: spool alert: %w", err)
-	}
-	return final, nil
-}
-
-type spooled struct {
-	Topic   string          `json:"topic"`
-	Payload json.RawMessage `json:"payload,omitempty"`
-	Text    string          `json:"text,omitempty"`
-}
-
-// loadSpool queues the alerts a previous run left in the spool folder.
-func (p *Publisher) loadSpool() error {
-	if err := os.MkdirAll(p.opts.SpoolDir, 0o700); err != nil {
+// openSpool opens the queues of the spool folder: reliable messages in
+// alerts/, buffered telemetry in telemetry/. Alert files of the older
+// spool format are moved into the queue.
+func (p *Publisher) openSpool() error {
+	dir := p.opts.SpoolDir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("mqtt: spool folder: %w", err)
 	}
-	ents, err := os.ReadDir(p.opts.SpoolDir)
+	al, err := queue.Open(filepath.Join(dir, "alerts"), queue.Options{Logger: p.log})
 	if err != nil {
-		return fmt.Errorf("mqtt: spool folder: %w", err)
+		return fmt.Errorf("mqtt: spool: %w", err)
 	}
-	var names []string
-	for _, e := range ents {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".alert") && !strings.HasPrefix(e.Name(), ".") {
-			names = append(names, e.Name())
-		}
+	tl, err := queue.Open(filepath.Join(dir, "telemetry"), queue.Options{NoSync: true, Logger: p.log})
+	if err != nil {
+		_ = al.Close()
+		return fmt.Errorf("mqtt: spool: %w", err)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		f := filepath.Join(p.opts.SpoolDir, n)
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return fmt.Errorf("mqtt: spooled alert %s: %w", f, err)
-		}
-		var s spooled
-		if err := json.Unmarshal(data, &s); err != nil || s.Topic == "" {
-			p.log.Warn("mqtt: unreadable spooled alert skipped", "file", f)
-			continue
-		}
-		payload := []byte(s.Payload)
-		if s.Text != "" {
-			payload = []byte(s.Text)
-		}
-		p.alerts = append(p.alerts, message{topic: s.Topic, payload: payload, qos: 1, spool: f})
+	p.rel, p.tlog = &diskReliable{l: al, log: p.log}, tl
+	if err := migrateSpool(dir, p.rel, p.log); err != nil {
+		_ = al.Close()
+		_ = tl.Close()
+		return err
 	}
-	if len(p.alerts) > 0 {
-		p.log.Info("mqtt: alerts from the spool queued", "count", len(p.alerts))
+	if n := al.Len(); n > 0 {
+		p.log.Info("mqtt: messages from the spool queued", "count", n, "telemetry", tl.Len())
 	}
 	return nil
 }

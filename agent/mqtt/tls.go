@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // TLSFiles names the files of a TLS client configuration.
@@ -37,6 +38,9 @@ func TLSConfig(f TLSFiles) (*tls.Config, error) {
 	if f.CertFile != "" || f.KeyFile != "" {
 		cert, err := tls.LoadX509KeyPair(f.CertFile, f.KeyFile)
 		if err != nil {
+			if strings.Contains(err.Error(), "does not match") {
+				return nil, fmt.Errorf("mqtt: tls client certificate %s and key %s: %w: %v", f.CertFile, f.KeyFile, ErrClientKey, err)
+			}
 			return nil, fmt.Errorf("mqtt: tls client certificate %s: %w", f.CertFile, err)
 		}
 		c.Certificates = []tls.Certificate{cert}
