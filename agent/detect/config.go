@@ -113,9 +113,9 @@ type Config struct {
 	FloatRatio float64 `yaml:"float_ratio"`
 	FloatMin   float64 `yaml:"float_min"`
 	// StringWarm is how much (°C over five hours) the string's median
-	// temperature may rise above the room, with no load and the room
-	// steady within StringRoomSpan, before it counts as warming on its own
-	// (VRLA runaway, overcharge). 2 and 3.
+	// temperature may rise above the room, beyond the room's own span over
+	// those hours, with no load and the room steady within StringRoomSpan,
+	// before it counts as warming on its own (VRLA runaway). 2 and 3.
 	StringWarm     float64 `yaml:"string_warm"`
 	StringRoomSpan float64 `yaml:"string_room_span"`
 

@@ -143,7 +143,7 @@ func (d *Detector) judgeEnvironment(dev *device, now int64) {
 	}
 	msg := fmt.Sprintf("room air %.1f °C, %+.1f °C in 30 min", amb, rise)
 	if st == StateCleared {
-		msg = fmt.Sprintf("room air back to normal: %.1f °C", amb)
+		msg = fmt.Sprintf("room air steady again at %.1f °C", amb)
 	}
 	d.emit(dev, &dev.env, st, l, now, msg, map[string]any{
 		"ambient": round3(amb), "rise_30min": round3(rise),
@@ -428,8 +428,9 @@ func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load boo
 	const n = 30 // five hours of ten-minute slots
 	dev.floatClimb, dev.warm = false, 0
 	if e, ok := dev.tenE.slope(n); ok {
+		// whatever the room did over the window may explain as much
 		if lo, hi, okA := dev.tenA.span(n); okA && hi-lo < cfg.StringRoomSpan {
-			dev.warm = float64(e * n)
+			dev.warm = float64(e*n) - (hi - lo)
 		}
 	}
 	if i, ok := dev.tenI.slope(n); ok && hasI && dev.hasFloat && quiet {
