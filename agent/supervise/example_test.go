@@ -13,7 +13,8 @@ import (
 
 // The run verb's wiring: ready once the devices are added and the publisher
 // started, the watchdog fed while a poll finished in the last minute, and
-// stopping before the flush.
+// stopping before the flush. (Compiled, not run: under a service manager the
+// test would talk to it.)
 func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
@@ -28,5 +29,4 @@ func Example() {
 	_ = n.Ready("polling")
 	_ = sched.Run(ctx)
 	_ = n.Stopping("flushing")
-	// Output:
 }
