@@ -149,6 +149,9 @@ type String struct {
 	I, V float64
 	// Empty is set when a discharge stopped at the cut-off voltage.
 	Empty bool
+	// Gassing is the part of a lead-acid string's current that splits
+	// water (float current, the tail of a recharge), A.
+	Gassing float64
 	// ContactR[m] is the resistance of the joint after module m (between
 	// m and m+1, or the string terminal after the last), Ω; 0 = sound.
 	ContactR []float64
@@ -371,9 +374,19 @@ func (r *Rack) electrical(s int, dt float64) {
 			I = (-sumA + math.Sqrt(d)) / (2 * sumB)
 		}
 	}
+	st.Gassing = 0
 	if leadFloat {
 		I = r.leadFloatCurrent(cells, st.Drive.VCell*float64(n))
 		I = min(I, st.Drive.IMax)
+		st.Gassing = I
+	} else if ch.LeadAcid && I > 0 {
+		// the end of a recharge gasses, the bulk of it does not
+		soc := 0.0
+		for k := range cells {
+			soc += cells[k].SoC
+		}
+		// (absorption: about 1 A per 100 Ah at most)
+		st.Gassing = min(0.01*ch.CapacityAh, 0.3*I) * max(0, min(1, (soc/float64(n)-0.9)/0.1))
 	}
 	st.I = I
 	st.V = 0
@@ -561,11 +574,11 @@ func (r *Rack) thermal(h float64) float64 {
 		if ch.LeadAcid {
 			// VRLA: hydrogen from the part of the float current the
 			// recombination cycle misses (most of it once the valve lifts).
-			frac := 0.02
+			frac := 0.005 // VRLA recombines 99.5 % of it
 			if c.Vented {
 				frac = 0.5
 			}
-			r.Gas[0] += 0.418 / 3600 * r.Strings[r.Module(i)/r.Cfg.Modules].I * frac * h
+			r.Gas[0] += 0.418 / 3600 * r.Strings[r.Module(i)/r.Cfg.Modules].Gassing * frac * h
 			if !c.Runaway && c.T >= ch.RunawayT {
 				c.Runaway, c.RunawayAt = true, r.Time+h
 			}
