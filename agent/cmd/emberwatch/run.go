@@ -900,13 +900,23 @@ func (l *actionLink) init(cfg *config.Config, e *env, subs []actionSub) error {
 	if err != nil {
 		return err
 	}
+	filters := map[string]byte{}
+	handlers := map[string]func(string, []byte){}
+	for _, s := range subs {
+		filters[s.topic] = 1
+		handlers[s.topic] = s.handler
+	}
+	// One SUBSCRIBE for every filter, each message handed to the handler
+	// of the filter it matches. (Subscribing filter by filter lost every
+	// message of the second filter on the embedded broker once retained
+	// acknowledgements flowed on the first.)
 	subscribe := func(c paho.Client) {
-		for _, s := range subs {
-			h := s.handler
-			tok := c.Subscribe(s.topic, 1, func(_ paho.Client, msg paho.Message) { h(msg.Topic(), msg.Payload()) })
-			if !tok.WaitTimeout(actionPublishTimeout) || tok.Error() != nil {
-				l.log.Error("subscribe failed", "topic", s.topic, "err", tok.Error())
-			}
+		if len(filters) == 0 {
+			return
+		}
+		tok := c.SubscribeMultiple(filters, nil)
+		if !tok.WaitTimeout(actionPublishTimeout) || tok.Error() != nil {
+			l.log.Error("subscribe failed", "err", tok.Error())
 		}
 	}
 	co := paho.NewClientOptions().
@@ -922,6 +932,13 @@ func (l *actionLink) init(cfg *config.Config, e *env, subs []actionSub) error {
 		// Handlers run in arrival order (operator sequences must not be
 		// reordered); they only queue, never wait.
 		SetOrderMatters(true).
+		SetDefaultPublishHandler(func(_ paho.Client, msg paho.Message) {
+			for f, h := range handlers {
+				if topicMatch(f, msg.Topic()) {
+					h(msg.Topic(), msg.Payload())
+				}
+			}
+		}).
 		SetOnConnectHandler(func(c paho.Client) {
 			l.log.Info("mqtt action link connected")
 			// paho calls this on its own goroutine; subscribing waits for the
@@ -976,3 +993,17 @@ func (l *actionLink) close() {
 }
 
 var _ shed.Publisher = (*actionLink)(nil)
+
+// topicMatch reports whether an MQTT topic matches a filter with + and #.
+func topicMatch(filter, topic string) bool {
+	fs, ts := strings.Split(filter, "/"), strings.Split(topic, "/")
+	for i, f := range fs {
+		if f == "#" {
+			return true
+		}
+		if i >= len(ts) || (f != "+" && f != ts[i]) {
+			return false
+		}
+	}
+	return len(fs) == len(ts)
+}

@@ -21,7 +21,9 @@ import (
 	"github.com/emberwatch/emberwatch/agent/broker"
 	"github.com/emberwatch/emberwatch/agent/command"
 	"github.com/emberwatch/emberwatch/agent/detect"
+	"github.com/emberwatch/emberwatch/agent/host"
 	"github.com/emberwatch/emberwatch/agent/mqtt"
+	"github.com/emberwatch/emberwatch/agent/poll"
 	"github.com/emberwatch/emberwatch/drivers/modbus"
 	"github.com/emberwatch/emberwatch/testbench/modbussim"
 	"github.com/emberwatch/emberwatch/testbench/peers"
@@ -251,7 +253,27 @@ nut: {enabled: true, listen: %q}
 	shedTopic := command.ShedTopic("dc1", "rack-a")
 	top := mqtt.NewTopics("dc1", "gw-1")
 	resultTopic := command.OperatorTopic("dc1", "gw-1") + "/result"
-	rec := record(t, url, shedTopic, command.ShedTopic("dc1", "rack-b"), top.Alerts(), top.Root+"/shed", resultTopic)
+	rec := record(t, url, shedTopic, command.ShedTopic("dc1", "rack-b"), top.Alerts(), top.Root+"/shed", resultTopic, command.AckWildcard("dc1"))
+
+	// The hosts of the first tier run the listener in dry-run and stop
+	// 500 ms after acknowledging; db-1 of the second tier stays up.
+	hostCtx, stopHosts := context.WithCancel(ctx)
+	var hosts sync.WaitGroup
+	defer func() { stopHosts(); hosts.Wait() }()
+	for _, h := range []struct {
+		name, group string
+		stop        time.Duration
+	}{{"web-1", "rack-a", 500 * time.Millisecond}, {"web-2", "rack-a", 500 * time.Millisecond}, {"db-1", "rack-b", 0}} {
+		l, err := host.New(host.Config{Broker: url, Site: "dc1", Group: h.group, Host: h.name, DryRun: true, DryRunOfflineAfter: h.stop},
+			host.Options{Keys: []ed25519.PublicKey{gwPub}, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hosts.Go(func() { _ = l.Run(hostCtx) })
+	}
+	for _, h := range []string{"web-1", "web-2", "db-1"} {
+		waitFor(t, 5*time.Second, h+" online", &lockedBuffer{}, func() bool { return len(rec.all(command.AckTopic("dc1", h))) > 0 })
+	}
 	log, stop := agent(t, site, runOptions{})
 
 	start := time.Now()
@@ -356,6 +378,18 @@ nut: {enabled: true, listen: %q}
 	if !fsdOn("bms-1") {
 		t.Errorf("shed status after the refused cancels: %s", rec.last(top.Root+"/shed"))
 	}
+
+	// web-1 and web-2 acknowledged and went down: the controller heard
+	// them over the agent's link, ended tier 1 and commanded tier 2.
+	waitFor(t, 10*time.Second, "tier 2 command after tier 1's hosts went down", log, func() bool {
+		return len(rec.all(command.ShedTopic("dc1", "rack-b"))) > 0
+	})
+	var st struct {
+		Tiers []struct{ Name, State, Why string }
+	}
+	if err := json.Unmarshal(rec.last(top.Root+"/shed"), &st); err != nil || len(st.Tiers) != 2 || st.Tiers[0].Why != "hosts down" {
+		t.Errorf("shed status %s (%v)", rec.last(top.Root+"/shed"), err)
+	}
 	stop()
 }
 
@@ -371,4 +405,62 @@ func nutGet(t *testing.T, addr, line string) string {
 	fmt.Fprintln(c, line)
 	s, _ := bufio.NewReader(c).ReadString('\n')
 	return strings.TrimSpace(s)
+}
+
+func TestTopicMatch(t *testing.T) {
+	for _, tt := range []struct {
+		filter, topic string
+		want          bool
+	}{
+		{"emberwatch/v1/dc1/ack/+", "emberwatch/v1/dc1/ack/web-1", true},
+		{"emberwatch/v1/dc1/ack/+", "emberwatch/v1/dc1/ack", false},
+		{"emberwatch/v1/dc1/ack/+", "emberwatch/v1/dc1/ack/web-1/x", false},
+		{"emberwatch/v1/dc1/gw-1/command", "emberwatch/v1/dc1/gw-1/command", true},
+		{"emberwatch/v1/dc1/gw-1/command", "emberwatch/v1/dc1/gw-2/command", false},
+		{"emberwatch/#", "emberwatch/v1/dc1", true},
+	} {
+		if got := topicMatch(tt.filter, tt.topic); got != tt.want {
+			t.Errorf("topicMatch(%q, %q) = %v", tt.filter, tt.topic, got)
+		}
+	}
+}
+
+// switchingPDU is a PDU device that records its switches.
+type switchingPDU struct {
+	failingThenOK
+	switched []string
+}
+
+func (p *switchingPDU) Switch(_ context.Context, control string, n int, cmd string) error {
+	p.switched = append(p.switched, fmt.Sprintf("%s %d %s", control, n, cmd))
+	return nil
+}
+
+// TestOutletSwitch: outlets are switched through the PDU device's
+// allow-listed outlet control, also when the device was opened late; a
+// device that cannot switch, or is not open, fails and is never taken
+// for off.
+func TestOutletSwitch(t *testing.T) {
+	pdu, late := &switchingPDU{}, &switchingPDU{}
+	reopen := &reopenDevice{name: "pdu-c"}
+	devs := map[string]poll.Device{"pdu-a": pdu, "bms-1": failingThenOK{}, "pdu-c": reopen}
+	sw := outletSwitch(devs)
+	ctx := context.Background()
+	if on, err := sw.SetOutlet(ctx, "pdu-a", 3, false); err != nil || on {
+		t.Errorf("pdu-a: on=%v, %v", on, err)
+	}
+	if len(pdu.switched) != 1 || pdu.switched[0] != "outlet 3 off" {
+		t.Errorf("pdu-a switched %q", pdu.switched)
+	}
+	for _, name := range []string{"bms-1", "pdu-c", "pdu-z"} {
+		if on, err := sw.SetOutlet(ctx, name, 1, false); err == nil || !on {
+			t.Errorf("%s: on=%v, %v; want an error and on", name, on, err)
+		}
+	}
+	reopen.mu.Lock()
+	reopen.dev = late
+	reopen.mu.Unlock()
+	if on, err := sw.SetOutlet(ctx, "pdu-c", 2, false); err != nil || on || len(late.switched) != 1 {
+		t.Errorf("pdu-c once open: on=%v, %v, %q", on, err, late.switched)
+	}
 }
