@@ -65,6 +65,7 @@ type device struct {
 
 	lastTick      int64
 	lastDischarge int64
+	lastCharge    int64
 	loadSince     int64
 	hasFloat      bool
 	floatBase     float64
@@ -106,6 +107,9 @@ type room struct {
 	gas                level
 	gasPoint           string
 	gasRise            float64
+	h2                 level
+	h2Point            string
+	h2Rise             float64
 }
 
 // ranked is a sensor with the value it is ranked by.
@@ -345,7 +349,16 @@ func (d *Detector) roomOf(dev *device, now int64) room {
 		if air != nil && !slices.Contains(air, s.dev.name) {
 			continue
 		}
-		if l := d.gasLevel(s); l > r.gas || (l == r.gas && l > none && s.level-s.base > r.gasRise) {
+		l := d.gasLevel(s)
+		if s.info.gas == "h2" {
+			// hydrogen also comes from charging (VRLA gassing): kept
+			// apart, used only when no charge explains it
+			if l > r.h2 {
+				r.h2, r.h2Point, r.h2Rise = l, s.dev.name+"/"+s.point, s.level-s.base
+			}
+			continue
+		}
+		if l > r.gas || (l == r.gas && l > none && s.level-s.base > r.gasRise) {
 			r.gas, r.gasPoint, r.gasRise = l, s.dev.name+"/"+s.point, s.level-s.base
 		}
 	}

@@ -238,6 +238,14 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	if dev.lastTick != 0 {
 		dtH = float64(now-dev.lastTick) / float64(time.Hour)
 	}
+	// hydrogen counts as off-gas only when no charge in the last two hours
+	// explains it
+	if hasCurrentCharge(dev, d, now) {
+		r.h2 = none
+	}
+	if r.h2 > r.gas {
+		r.gas, r.gasPoint, r.gasRise = r.h2, r.h2Point, r.h2Rise
+	}
 	dAmb, dAmbOK := 0.0, false
 	if r.ambOK && dev.prevAmbOK {
 		dAmb, dAmbOK = r.amb-dev.prevAmb, true
@@ -251,6 +259,9 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	}
 	if hasI && I <= -cfg.LoadCurrent {
 		dev.lastDischarge = now
+	}
+	if hasI && I >= cfg.LoadCurrent {
+		dev.lastCharge = now
 	}
 	load := hasI && abs(I) >= cfg.LoadCurrent
 	// the string is known not to be discharging: heat is not Joule heat
@@ -439,6 +450,19 @@ func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load boo
 	}
 }
 
+// hasCurrentCharge reports whether dev was charging (at least LoadCurrent)
+// within the last two hours, or has no current reading to tell.
+func hasCurrentCharge(dev *device, d *Detector, now int64) bool {
+	c := dev.current
+	if c == nil || !c.hasLevel {
+		return true
+	}
+	if c.level >= d.cfg.LoadCurrent {
+		return true
+	}
+	return dev.lastCharge != 0 && now-dev.lastCharge < int64(2*time.Hour)
+}
+
 // updateRise follows the difference x between s and its reference and
 // accumulates its unexplained rise (CUSUM).
 func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dtH, dAmb float64, dAmbOK bool) {
@@ -457,13 +481,21 @@ func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dt
 		if dAmbOK {
 			allow += float64(cfg.AmbientGain * abs(dAmb))
 		}
-		s.cusum = math.Min(100, math.Max(0, s.cusum+(x-s.prevX-s.step)-allow))
+		s.cusum = math.Min(100, math.Max(0, s.cusum+(x-s.prevX)-allow))
 	}
 	if kind != refNeighbours {
 		s.cusum = 0
 	}
+	if s.stepT != 0 && now-s.stepT >= int64(45*time.Second) {
+		if s.hasMed && s.med >= s.stepBase+0.7*s.stepJ {
+			// the step stayed: an offset, not heat
+			s.cusum = math.Max(0, s.cusum-s.stepJ)
+			s.stepSum += s.stepJ
+			s.glitch(s.stepT, s.stepBase+s.stepJ, "step")
+		}
+		s.stepT = 0
+	}
 	s.prevX, s.prevRef, s.x, s.ref, s.refKind, s.hasX, s.broken = x, ref, x, ref, kind, true, false
-	s.step = 0
 }
 
 // accel judges self-heating from the per-minute history of x: a rate of

@@ -146,7 +146,9 @@ type sensor struct {
 	prevRef     float64
 	x, ref      float64
 	cusum       float64
-	step        float64 // offset steps since the last tick, not counted as rise
+	stepJ       float64 // a step up under watch
+	stepT       int64
+	stepBase    float64
 	stepSum     float64 // all offset steps so far
 	raw         [2]float64
 	nraw        int
@@ -276,17 +278,15 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 		}
 		v = m
 	}
-	if s.info.role == roleTemp && s.hasMed && t > s.lastT && t-s.lastT <= int64(d.cfg.StaleAfter) {
-		// a thermistor lags its cells: a step of StepJump or more (plus
+	if s.info.role == roleTemp && s.hasMed && t > s.lastT && t-s.lastT <= int64(d.cfg.StaleAfter) && s.stepT == 0 {
+		// a thermistor lags its cells: a step up of StepJump or more (plus
 		// 1 °C per minute between the samples) is an offset (a loose
-		// contact, a recalibrated or swapped sensor), not heat. It moves
-		// the level at once and is kept out of the rise.
+		// contact, a recalibrated or swapped sensor) if it stays; it is
+		// then taken out of the rise (see updateRise). One that goes away
+		// again was noise and cancels itself.
 		gapMin := float64(t-s.lastT) / float64(time.Minute)
-		if j := v - s.med; abs(j) >= d.cfg.StepJump+gapMin && abs(j) <= d.cfg.SpikeJump && s.runN == 0 {
-			s.step += j
-			s.stepSum += j
-			s.level += j
-			s.glitch(t, raw, "step")
+		if j := v - s.med; j >= d.cfg.StepJump+gapMin && j <= d.cfg.SpikeJump && s.runN == 0 {
+			s.stepJ, s.stepT, s.stepBase = j, t, s.med
 		}
 	}
 	if s.info.role == roleTemp {
