@@ -36,9 +36,14 @@ import (
 const runSynopsis = `-c FILE [-log-level LEVEL] [-log-format text|json] [-stats D] [-status D]
 
 Runs the agent: polls every device of the site file on its own schedule,
-feeds the readings to the detector, and publishes telemetry, alerts and
-the gateway's state over MQTT. Stops on SIGINT or SIGTERM: sends what is
-queued, publishes the offline state, and exits 0.
+feeds the readings to the detector and the alert lifecycle, and publishes
+telemetry, alerts and the gateway's state over MQTT. With a shed: plan it
+sends signed shutdowns to the hosts of the tiers an alert calls for and
+switches their PDU outlets off once they are down; with nut: it serves a
+read-only NUT endpoint; with metrics: a Prometheus one. Operator commands
+(acknowledge, silence, cancel, clear-fsd) are taken from the keys in
+commands:. Stops on SIGINT or SIGTERM: sends what is queued, publishes the
+offline state, and exits 0.
 `
 
 // runCmd is the agent. The wiring is explicit: site file -> transports

@@ -255,7 +255,7 @@ nut: {enabled: true, listen: %q}
 	shedTopic := command.ShedTopic("dc1", "rack-a")
 	top := mqtt.NewTopics("dc1", "gw-1")
 	resultTopic := command.OperatorTopic("dc1", "gw-1") + "/result"
-	rec := record(t, url, shedTopic, command.ShedTopic("dc1", "rack-b"), top.Alerts(), top.Root+"/shed", resultTopic, command.AckWildcard("dc1"))
+	rec := record(t, url, shedTopic, command.ShedTopic("dc1", "rack-b"), top.Alerts(), top.Alert("bms-1"), top.Root+"/shed", resultTopic, command.AckWildcard("dc1"))
 
 	// The hosts run the listener in dry-run and stop 500 ms (tier 1) or
 	// 300 ms (tier 2) after acknowledging.
@@ -323,6 +323,13 @@ nut: {enabled: true, listen: %q}
 	})
 	if alertID != c.Reason.ID {
 		t.Errorf("the command names alert %q, the active list %q", c.Reason.ID, alertID)
+	}
+	for _, m := range rec.all(top.Alert("bms-1")) {
+		var ev detect.Event
+		if json.Unmarshal(m, &ev) == nil && ev.ID == alertID && ev.Level == detect.LevelCritical {
+			t.Logf("critical sample (poll start) to the signed shed command issued: %v", c.Issued.Sub(ev.Time).Round(time.Microsecond))
+			break
+		}
 	}
 
 	// NUT: the battery feeding the shed groups carries FSD.
