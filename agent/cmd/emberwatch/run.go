@@ -538,7 +538,14 @@ func (s *alertStage) publish(ups []alert.Update) bool {
 		s.log.Warn("alert", "device", ev.Device, "subject", ev.Subject, "kind", ev.Kind, "level", ev.Level, "state", ev.State,
 			"notify", u.Notify, "message", ev.Message)
 		if s.shed != nil {
-			s.shed <- ev // buffered; the controller drains it
+			// Buffered; the controller drains it. Full, the stage waits
+			// rather than lose an alert, but not for ever (at shutdown the
+			// controller is gone).
+			select {
+			case s.shed <- ev:
+			case <-time.After(shedWait):
+				s.log.Error("alert not handed to the shed controller: its queue is full", "id", ev.ID, "kind", ev.Kind, "level", ev.Level)
+			}
 		}
 	}
 	return len(ups) > 0
@@ -659,8 +666,12 @@ type actions struct {
 }
 
 // alertQueue is how many lifecycle updates may wait for the shed
-// controller; the stage waits when it is full rather than lose one.
-const alertQueue = 1024
+// controller; the stage waits up to shedWait when it is full rather than
+// lose one.
+const (
+	alertQueue = 1024
+	shedWait   = 5 * time.Second
+)
 
 // newActions builds the shed controller of plan (nil: none), the NUT
 // endpoint and the operator command verifier of the site, and wires them
