@@ -490,7 +490,11 @@ func (p *Publisher) LastError() error {
 // connectFailed counts a failed connection attempt and logs the first,
 // then at most one a minute with the count of the others.
 func (p *Publisher) connectFailed(err error) {
-	err = classify(p.opts.Broker, err)
+	side := tlsSide{on: p.opts.TLS != nil}
+	if side.on {
+		side.clientCert = len(p.opts.TLS.Certificates) > 0 || p.opts.TLS.GetClientCertificate != nil
+	}
+	err = classify(p.opts.Broker, side, err)
 	p.mu.Lock()
 	p.stats.ConnectFailures++
 	p.lastErr = err

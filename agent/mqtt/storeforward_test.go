@@ -200,8 +200,9 @@ func TestClassify(t *testing.T) {
 		{packets.ErrorRefusedBadUsernameOrPassword, ErrNotAuthorized},
 		{errors.New("remote error: tls: certificate required"), ErrClientCertRejected},
 		{errors.New("connection refused"), nil},
+		{errors.New("write tcp 127.0.0.1:1->127.0.0.1:2: write: connection reset by peer"), ErrHandshakeClosed},
 	} {
-		got := classify("ssl://gw:secret@127.0.0.1:8883", c.err)
+		got := classify("ssl://gw:secret@127.0.0.1:8883", tlsSide{on: true, clientCert: true}, c.err)
 		if c.want != nil && !errors.Is(got, c.want) {
 			t.Errorf("classify(%v) = %v, want %v", c.err, got, c.want)
 		}
