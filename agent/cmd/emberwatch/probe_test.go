@@ -157,6 +157,12 @@ func TestProbeExitCodes(t *testing.T) {
 	}
 	dead := l.Addr().String()
 	_ = l.Close()
+	u, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadUDP := u.LocalAddr().String()
+	_ = u.Close()
 	sim := startSunSpec(t, &sunspecsim.Opts{Strings: 1, Modules: 1, Cells: 2})
 	for _, tc := range []struct {
 		name string
@@ -168,7 +174,8 @@ func TestProbeExitCodes(t *testing.T) {
 		{"no URL", nil, 2, "want one URL"},
 		{"two URLs", []string{"modbus+tcp://a?profile=x", "modbus+tcp://b?profile=x"}, 2, "want one URL"},
 		{"bad URL", []string{"modbus+tcp://127.0.0.1:502?unit=300&profile=sunspec"}, 2, "unit"},
-		{"snmp", []string{"snmp://public@127.0.0.1:161"}, 2, "not supported yet"},
+		{"snmp bad version", []string{"snmp://public@127.0.0.1:161?version=7"}, 2, "version"},
+		{"snmp nothing listening", []string{"-timeout", "3s", "snmp://public@" + deadUDP + "?timeout=200ms&retries=0"}, 1, deadUDP},
 		{"i2c without a sensor", []string{"i2c:///dev/i2c-1"}, 2, "names no sensor"},
 		{"i2c unknown sensor", []string{"i2c:///dev/i2c-1?addr=0x48&sensor=nosuchchip"}, 2, "unknown sensor"},
 		{"i2c bus missing", []string{"i2c:///dev/i2c-emberwatch-test?addr=0x48&sensor=tmp102"}, 1, "i2c-emberwatch-test"},
