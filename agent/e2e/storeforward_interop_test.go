@@ -300,7 +300,12 @@ func TestStoreForwardOutage(t *testing.T) {
 		total += len(ks)
 	}
 	mu.Unlock()
-	waitUntil(t, 30*time.Second, fmt.Sprintf("%d alert events at the subscriber", total), func() bool { return sink.distinct() >= total })
+	for deadline := time.Now().Add(30 * time.Second); sink.distinct() < total; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			sink.check(t, sent)
+			t.Fatalf("30s after the end: %d of %d alert events at the subscriber; publisher %+v", sink.distinct(), total, p.Stats())
+		}
+	}
 	waitUntil(t, 10*time.Second, "spool empty", func() bool { s := p.Stats(); return s.AlertsQueued == 0 && s.TelemetryQueued == 0 })
 	dups := sink.check(t, sent)
 	s := p.Stats()
