@@ -214,15 +214,25 @@ func (d *Detector) judgeGas(dev *device, s *sensor, now int64) {
 }
 
 func (d *Detector) sortRanked(sc []ranked) {
-	slices.SortFunc(sc, func(a, b ranked) int {
-		switch {
-		case a.v < b.v:
-			return -1
-		case a.v > b.v:
-			return 1
+	less := func(a, b ranked) bool { return a.v < b.v || (a.v == b.v && a.s.order < b.s.order) }
+	if len(sc) > 24 {
+		slices.SortFunc(sc, func(a, b ranked) int {
+			switch {
+			case less(a, b):
+				return -1
+			case less(b, a):
+				return 1
+			}
+			return 0
+		})
+		return
+	}
+	// groups are small: insertion sort, and levels barely move between ticks
+	for i := 1; i < len(sc); i++ {
+		for j := i; j > 0 && less(sc[j], sc[j-1]); j-- {
+			sc[j], sc[j-1] = sc[j-1], sc[j]
 		}
-		return a.s.order - b.s.order
-	})
+	}
 }
 
 // judgeBattery runs the thermal, voltage and current analysis of dev and

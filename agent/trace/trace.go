@@ -188,6 +188,10 @@ func (r *Reader) parse(b []byte) (Row, error) {
 		row.Value = math.NaN()
 		return row, nil
 	}
+	if f, ok := fastFloat(v); ok {
+		row.Value = f
+		return row, nil
+	}
 	row.Value, err = strconv.ParseFloat(string(v), 64)
 	if err != nil || math.IsInf(row.Value, 0) || math.IsNaN(row.Value) {
 		return Row{}, &LineError{r.line, fmt.Sprintf("value %q is not a number or nan", clip(v))}
@@ -264,4 +268,49 @@ func (w *Writer) Flush() error {
 		w.hdr = true
 	}
 	return w.w.Flush()
+}
+
+// pow10 are the powers of ten that float64 holds exactly.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastFloat parses plain decimals ([-+]digits[.digits], at most 15
+// digits) as mantissa / 10^k: both exact, so the one division rounds
+// correctly and gives what strconv.ParseFloat gives. Anything else is left
+// to strconv.
+func fastFloat(b []byte) (float64, bool) {
+	neg := false
+	i := 0
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		i++
+	}
+	var m uint64
+	digits, frac := 0, -1
+	for ; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= '0' && c <= '9':
+			m = m*10 + uint64(c-'0')
+			digits++
+			if frac >= 0 {
+				frac++
+			}
+		case c == '.' && frac < 0:
+			frac = 0
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 {
+		return 0, false
+	}
+	f := float64(m)
+	if frac > 0 {
+		f /= pow10[frac]
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -168,6 +169,23 @@ func FuzzReader(f *testing.F) {
 				!(a.Value == b.Value || math.IsNaN(a.Value) && math.IsNaN(b.Value)) {
 				t.Fatalf("row %d: %+v became %+v", i, a, b)
 			}
+		}
+	})
+}
+
+// FuzzFastFloat checks the decimal fast path against strconv.ParseFloat.
+func FuzzFastFloat(f *testing.F) {
+	for _, s := range []string{"24.6", "-0", "0.1", "-1e3", "53.120", "123456789012345", ".5", "5.", "+7.25"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := fastFloat([]byte(s))
+		if !ok {
+			return
+		}
+		want, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("fastFloat(%q) = %v, ParseFloat = %v (%v)", s, got, want, err)
 		}
 	})
 }
