@@ -124,7 +124,7 @@ func (r *Register) Decode(words []uint16, profileOrder string) (value float64, t
 	if math.IsNaN(fv) || math.IsInf(fv, 0) {
 		return math.NaN(), "", nil
 	}
-	v := fv*r.scale() + r.Offset
+	v := applyScale(fv, r.scale()) + r.Offset
 	if (r.Min != nil && v < *r.Min) || (r.Max != nil && v > *r.Max) {
 		return math.NaN(), "", nil
 	}
@@ -182,6 +182,15 @@ func (r *Register) order(profileOrder string) string {
 		return profileOrder
 	}
 	return "ABCD"
+}
+
+// applyScale multiplies by scale, dividing instead when scale is the
+// inverse of a whole number: 239 / 10 is 23.9 exactly, 239 * 0.1 is not.
+func applyScale(v, scale float64) float64 {
+	if inv := 1 / scale; scale < 1 && scale > 0 && inv == math.Trunc(inv) {
+		return v / inv
+	}
+	return v * scale
 }
 
 func (r *Register) scale() float64 {
