@@ -122,11 +122,11 @@ func (p *tlsPKI) tlsListener(port int, cert string) []string {
 // tlsAttempt starts a publisher with the given TLS files and credentials
 // and returns it once it has connected (err nil) or failed to connect
 // (its classified error), with everything it logged.
-func tlsAttempt(t *testing.T, broker string, files mqtt.TLSFiles, user, password string) (*mqtt.Publisher, error, string) {
+func tlsAttempt(t *testing.T, broker string, files mqtt.TLSFiles, user, password string) (*mqtt.Publisher, string, error) {
 	t.Helper()
 	cfg, err := mqtt.TLSConfig(files)
 	if err != nil {
-		return nil, err, ""
+		return nil, "", err
 	}
 	var logBuf syncBuffer
 	log := slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -148,15 +148,15 @@ func tlsAttempt(t *testing.T, broker string, files mqtt.TLSFiles, user, password
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		if p.Stats().Connected {
-			return p, nil, logBuf.String()
+			return p, logBuf.String(), nil
 		}
 		if err := p.LastError(); err != nil {
-			return p, err, logBuf.String()
+			return p, logBuf.String(), err
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("neither connected nor failed in 15s: %+v", p.Stats())
-	return nil, nil, ""
+	return nil, "", nil
 }
 
 // TestTLS runs the publisher against mosquitto with TLS listeners of a
@@ -191,7 +191,7 @@ func TestTLS(t *testing.T) {
 
 	t.Run("good client certificate", func(t *testing.T) {
 		sink := newAlertSink(t, m.URL)
-		p, err, _ := tlsAttempt(t, url(good), client, "", "")
+		p, _, err := tlsAttempt(t, url(good), client, "", "")
 		if err != nil {
 			t.Fatalf("connect: %v", err)
 		}
@@ -221,7 +221,7 @@ func TestTLS(t *testing.T) {
 		{"plain port", "ssl://" + m.Addr, client, mqtt.ErrHandshakeClosed, mqtt.ErrNotTLS},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err, _ := tlsAttempt(t, c.broker, c.files, "", "")
+			_, _, err := tlsAttempt(t, c.broker, c.files, "", "")
 			if !errors.Is(err, c.want) && (c.or == nil || !errors.Is(err, c.or)) {
 				t.Fatalf("got %v\nwant %v", err, c.want)
 			}
@@ -230,7 +230,7 @@ func TestTLS(t *testing.T) {
 	}
 	t.Run("wrong password", func(t *testing.T) {
 		const wrong = "not-the-Pa55word"
-		_, err, log := tlsAttempt(t, url(pwPort), client, "gw-1", wrong)
+		_, log, err := tlsAttempt(t, url(pwPort), client, "gw-1", wrong)
 		if !errors.Is(err, mqtt.ErrNotAuthorized) {
 			t.Fatalf("got %v, want %v", err, mqtt.ErrNotAuthorized)
 		}
@@ -243,7 +243,7 @@ func TestTLS(t *testing.T) {
 		}
 	})
 	t.Run("right password", func(t *testing.T) {
-		_, err, log := tlsAttempt(t, url(pwPort), client, "gw-1", password)
+		_, log, err := tlsAttempt(t, url(pwPort), client, "gw-1", password)
 		if err != nil {
 			t.Fatalf("connect: %v", err)
 		}
