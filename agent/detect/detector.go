@@ -247,13 +247,16 @@ func (dev *device) unitFor(subject string) *unit {
 func (d *Detector) touch(dev *device, t int64) {
 	if t > dev.last {
 		if dev.last != 0 {
+			// the usual polling interval; a gap five times longer is an
+			// outage, not a poll
 			g := float64(t-dev.last) / 1e9
-			if g*1e9 < float64(d.cfg.CommsLost) {
-				if dev.gap == 0 {
+			switch {
+			case dev.gap == 0:
+				if g*1e9 <= float64(10*d.cfg.CommsLost) {
 					dev.gap = g
-				} else {
-					dev.gap = dev.gap + float64(0.1*(g-dev.gap))
 				}
+			case g <= 5*dev.gap:
+				dev.gap = dev.gap + float64(0.1*(g-dev.gap))
 			}
 		}
 		dev.last = t

@@ -102,6 +102,15 @@ func TestRules(t *testing.T) {
 					t.Errorf("comms_lost raised %v, cleared %v; want both", raised, cleared)
 				}
 			}},
+		{"slow polling is not comms loss", 3 * time.Hour, time.Minute,
+			func(t time.Duration) []Sample {
+				return append(modules(t, 4, func(int) float64 { return 25 }), Sample{t0.Add(t), "env-1", "ambient.temperature", 23})
+			},
+			func(t *testing.T, evs []Event) {
+				if e := first(evs, KindCommsLost, ""); e != nil {
+					t.Errorf("comms_lost with a 60 s poll: %s", e.Message)
+				}
+			}},
 		{"stuck sensor while its neighbours warm", 3 * time.Hour, 10 * time.Second,
 			func(t time.Duration) []Sample {
 				return modules(t, 6, func(m int) float64 {
