@@ -16,28 +16,61 @@ func isBatteryTemp(p string) bool {
 // key names a point of a device.
 type key struct{ dev, point string }
 
+// pointIndex finds the state kept for a device's point. Traces repeat their
+// points in the same order sample after sample, so it first tries the
+// point after the one found last and hashes only when the order breaks (a
+// dropout, a new point).
+type pointIndex[T any] struct {
+	keys []key
+	vals []*T
+	m    map[key]int
+	next int
+}
+
+func (p *pointIndex[T]) get(dev, point string) *T {
+	if p.next < len(p.keys) {
+		if k := p.keys[p.next]; k.point == point && k.dev == dev {
+			p.next++
+			return p.vals[p.next-1]
+		}
+	}
+	k := key{dev, point}
+	i, ok := p.m[k]
+	if !ok {
+		if p.m == nil {
+			p.m = map[key]int{}
+		}
+		i = len(p.keys)
+		p.keys = append(p.keys, k)
+		p.vals = append(p.vals, new(T))
+		p.m[k] = i
+	}
+	p.next = i + 1
+	return p.vals[i]
+}
+
 // overTemp is the plain BMS alarm: any battery temperature reading above
 // the limit raises, below clear it clears again.
 type overTemp struct {
 	limit, clear float64
-	on           map[key]bool
+	on           pointIndex[bool]
 }
 
 func newOverTemp(limit, clear float64) *overTemp {
-	return &overTemp{limit: limit, clear: clear, on: map[key]bool{}}
+	return &overTemp{limit: limit, clear: clear}
 }
 
 func (o *overTemp) observe(s detect.Sample, v *verdict) {
 	if math.IsNaN(s.Value) || !isBatteryTemp(s.Point) {
 		return
 	}
-	k := key{s.Device, s.Point}
+	on := o.on.get(s.Device, s.Point)
 	switch {
-	case !o.on[k] && s.Value > o.limit:
-		o.on[k] = true
+	case !*on && s.Value > o.limit:
+		*on = true
 		v.raise(s.Time)
-	case o.on[k] && s.Value < o.clear:
-		o.on[k] = false
+	case *on && s.Value < o.clear:
+		*on = false
 	}
 }
 
@@ -47,7 +80,7 @@ func (o *overTemp) observe(s detect.Sample, v *verdict) {
 type rateOfRise struct {
 	rate   float64
 	window time.Duration
-	hist   map[key]*ring
+	hist   pointIndex[ring]
 }
 
 type ring struct {
@@ -59,19 +92,14 @@ type ring struct {
 }
 
 func newRateOfRise(rate float64, window time.Duration) *rateOfRise {
-	return &rateOfRise{rate: rate, window: window, hist: map[key]*ring{}}
+	return &rateOfRise{rate: rate, window: window}
 }
 
 func (o *rateOfRise) observe(s detect.Sample, v *verdict) {
 	if math.IsNaN(s.Value) || !isBatteryTemp(s.Point) {
 		return
 	}
-	k := key{s.Device, s.Point}
-	h := o.hist[k]
-	if h == nil {
-		h = &ring{}
-		o.hist[k] = h
-	}
+	h := o.hist.get(s.Device, s.Point)
 	h.t = append(h.t, s.Time)
 	h.v = append(h.v, s.Value)
 	// drop samples older than the window, keeping one at or beyond it

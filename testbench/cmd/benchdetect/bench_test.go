@@ -82,3 +82,21 @@ func TestUsage(t *testing.T) {
 		t.Errorf("-seeds 0: %v, want a usage error", err)
 	}
 }
+
+func TestPointIndex(t *testing.T) {
+	var p pointIndex[int]
+	seq := []string{"a", "b", "c", "a", "b", "c", "a", "c", "d", "a", "b"}
+	for i, name := range seq {
+		*p.get("bms-1", name) += i
+	}
+	*p.get("bms-2", "a") += 100
+	want := map[string]int{"a": 0 + 3 + 6 + 9, "b": 1 + 4 + 10, "c": 2 + 5 + 7, "d": 8}
+	for name, w := range want {
+		if got := *p.get("bms-1", name); got != w {
+			t.Errorf("%s: %d, want %d", name, got, w)
+		}
+	}
+	if got := *p.get("bms-2", "a"); got != 100 {
+		t.Errorf("bms-2 a: %d, want 100", got)
+	}
+}
