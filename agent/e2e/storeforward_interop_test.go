@@ -43,10 +43,14 @@ func outageDuration(t *testing.T) time.Duration {
 func persistentMosquitto(t *testing.T, extra ...string) *peers.Mosquitto {
 	t.Helper()
 	dir := t.TempDir()
+	// "user root": started by root, mosquitto would otherwise become the
+	// mosquitto user, who cannot write the test's private folder
 	return peers.StartMosquitto(t, append([]string{
+		"user root",
 		"persistence true",
 		"persistence_location " + dir + "/",
 		"max_queued_messages 0",
+		"queue_qos0_messages true", // telemetry, QoS 0, for a subscriber still reconnecting
 		"max_inflight_messages 0",
 	}, extra...)...)
 }
