@@ -456,8 +456,12 @@ func (l *Log) Thin(k int) (int, error) {
 		off int64
 	}
 	var mv []moved
+	var b []byte
 	for _, e := range keep {
-		b := make([]byte, e.n)
+		if cap(b) < e.n {
+			b = make([]byte, e.n)
+		}
+		b = b[:e.n]
 		if _, err := e.seg.f.ReadAt(b, e.off); err != nil {
 			l.abortThin(old)
 			return 0, fmt.Errorf("queue: thin: read record %d from %s: %w", e.seq, e.seg.path, err)
