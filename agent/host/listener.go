@@ -191,7 +191,15 @@ func (l *Listener) Run(ctx context.Context) error {
 	stop := make(chan struct{})
 	var stopOnce sync.Once
 	goOffline := func() { stopOnce.Do(func() { close(stop) }) }
+	// A pending shutdown ends with Run: its wait and a dry run's offline
+	// delay are cut short, and Run waits for it, so that nothing of it
+	// (an acknowledgement, a log line) comes after the offline
+	// acknowledgement or after Run has returned.
+	runCtx, cancel := context.WithCancel(ctx)
+	var shutdowns sync.WaitGroup
 	defer func() {
+		cancel()
+		shutdowns.Wait()
 		l.publish(l.newAck(command.AckOffline, nil), true)
 		c.Disconnect(250)
 		l.log.Info("listener stopped")
@@ -203,7 +211,7 @@ func (l *Listener) Run(ctx context.Context) error {
 		case <-stop:
 			return nil
 		case m := <-l.msgs:
-			l.handle(ctx, m, goOffline)
+			l.handle(runCtx, m, goOffline, &shutdowns)
 		}
 	}
 }
@@ -231,7 +239,7 @@ func (l *Listener) enqueue(_ paho.Client, m paho.Message) {
 }
 
 // handle verifies and acts on one message.
-func (l *Listener) handle(ctx context.Context, m received, goOffline func()) {
+func (l *Listener) handle(ctx context.Context, m received, goOffline func(), shutdowns *sync.WaitGroup) {
 	cmd, err := l.verify.Verify(m.payload, l.opts.Now())
 	reason := command.RejectReason(err)
 	var nfu notForUs
@@ -271,7 +279,7 @@ func (l *Listener) handle(ctx context.Context, m received, goOffline func()) {
 		p := &pendingShutdown{cmd: cmd, cancel: make(chan struct{})}
 		l.pending = p
 		l.mu.Unlock()
-		go l.shutdown(ctx, p, goOffline)
+		shutdowns.Go(func() { l.shutdown(ctx, p, goOffline) })
 	}
 }
 
