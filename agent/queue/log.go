@@ -76,6 +76,10 @@ type entry struct {
 	acked bool
 }
 
+// maxSeq bounds the sequence numbers recovery accepts (Append starts at 1
+// and would take ages to get near it).
+const maxSeq = 1 << 62
+
 // ErrClosed is returned by the methods of a closed Log.
 var ErrClosed = errors.New("queue: log closed")
 
@@ -163,6 +167,10 @@ func (l *Log) recoverSegment(id uint64, last bool, acked map[uint64]bool) error 
 		switch fr.kind {
 		case kindPut:
 			seq := fr.put.Seq
+			if seq == 0 || seq > maxSeq {
+				l.rec.SkippedBytes += frameLen(fr.put)
+				return // not a number Append gives
+			}
 			if seq >= l.next {
 				l.next = seq + 1
 			}
@@ -175,6 +183,9 @@ func (l *Log) recoverSegment(id uint64, last bool, acked map[uint64]bool) error 
 			s.live++
 		case kindAck:
 			for _, seq := range fr.acks {
+				if seq == 0 || seq > maxSeq {
+					continue
+				}
 				if seq >= l.next {
 					l.next = seq + 1
 				}
@@ -218,9 +229,11 @@ func (l *Log) roll() error {
 	if err != nil {
 		return fmt.Errorf("queue: new segment %s: %w", path, err)
 	}
-	if err := syncDir(l.dir); err != nil {
-		_ = f.Close()
-		return err
+	if !l.opts.NoSync {
+		if err := syncDir(l.dir); err != nil {
+			_ = f.Close()
+			return err
+		}
 	}
 	l.segs = append(l.segs, &segment{id: id, path: path, f: f})
 	return nil
