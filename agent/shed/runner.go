@@ -110,14 +110,14 @@ func NewController(eng *Engine, opts ControllerOptions) (*Controller, error) {
 func (c *Controller) Alert(ctx context.Context, ev detect.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.do(ctx, c.eng.Alert(ev, c.opts.Now()), false)
+	c.step(ctx, func(now time.Time) []Action { return c.eng.Alert(ev, now) })
 }
 
 // Ack feeds a host acknowledgement.
 func (c *Controller) Ack(ctx context.Context, a command.Ack) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.do(ctx, c.eng.Ack(a, c.opts.Now()), false)
+	c.step(ctx, func(now time.Time) []Action { return c.eng.Ack(a, now) })
 }
 
 // Enqueue hands an acknowledgement to Run without blocking (for MQTT
@@ -135,7 +135,7 @@ func (c *Controller) Enqueue(a command.Ack) {
 func (c *Controller) Tick(ctx context.Context) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.do(ctx, c.eng.Tick(c.opts.Now()), false)
+	c.step(ctx, c.eng.Tick)
 }
 
 // Cancel withdraws shedding (an operator's verified command).
@@ -199,6 +199,30 @@ func (c *Controller) Run(ctx context.Context, interval time.Duration) {
 			c.Ack(ctx, a)
 		}
 	}
+}
+
+// step feeds the engine through f and carries out the actions it returns.
+// The status is published also when f returned none but changed a tier's
+// state or its count of hosts down: a tier without outlets ends without an
+// action, and its retained status must not stay "commanded". c.mu is held.
+func (c *Controller) step(ctx context.Context, f func(now time.Time) []Action) {
+	before := c.eng.Status()
+	actions := f(c.opts.Now())
+	c.do(ctx, actions, tiersChanged(before, c.eng.Status()))
+}
+
+// tiersChanged reports whether a tier's state or count of hosts down
+// differs between two statuses of the same engine.
+func tiersChanged(a, b []TierStatus) bool {
+	if len(a) != len(b) {
+		return true
+	}
+	for i := range a {
+		if a[i].State != b[i].State || a[i].Down != b[i].Down {
+			return true
+		}
+	}
+	return false
 }
 
 // do carries out actions in order, then publishes the status and FSD

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -138,5 +139,93 @@ func TestController(t *testing.T) {
 	ctl.Alert(ctx, critical("bms-1", "battery.module.2"))
 	if o := outcomes[len(outcomes)-1]; o.Kind != "send" || !strings.Contains(o.Error, "broker gone") {
 		t.Errorf("outcome %+v", o)
+	}
+}
+
+// TestControllerStatusWithoutOutlets: a tier without outlets ends with no
+// action; the retained status still follows it, host by host, to "off",
+// and the next tier's end is published too.
+func TestControllerStatusWithoutOutlets(t *testing.T) {
+	p, err := ParsePlan("site.yaml", []byte(`
+shed:
+  groups:
+    - {name: rack-a, hosts: [web-1, web-2], fed_by: [bms-1]}
+    - {name: rack-b, hosts: [db-1], fed_by: [bms-1]}
+  tiers:
+    - {name: web, groups: [rack-a], deadline: 30s}
+    - {name: db, groups: [rack-b], deadline: 30s}
+  rules:
+    - {kind: thermal_runaway, level: critical, device: bms-1, tiers: [web, db]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := NewEngine(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := command.NewSigner(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)), "dc-1", "gw-1", "")
+	pub := &fakePublisher{}
+	now := t0
+	const topic = "emberwatch/v1/dc-1/gw-1/shed"
+	ctl, err := NewController(eng, ControllerOptions{Site: "dc-1", Signer: signer, Publisher: pub, Logger: quiet(),
+		StatusTopic: topic, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// status returns the tiers of the last retained status as
+	// "state/down" each, and how many statuses were published.
+	status := func() (string, int) {
+		pub.mu.Lock()
+		defer pub.mu.Unlock()
+		var last []byte
+		n := 0
+		for _, m := range pub.msgs {
+			if m.topic == topic {
+				if !m.retain {
+					t.Errorf("status not retained: %s", m.payload)
+				}
+				last, n = m.payload, n+1
+			}
+		}
+		var st StatusMessage
+		if err := json.Unmarshal(last, &st); err != nil {
+			t.Fatalf("status %s: %v", last, err)
+		}
+		var s []string
+		for _, ts := range st.Tiers {
+			s = append(s, fmt.Sprintf("%s/%d", ts.State, ts.Down))
+		}
+		return strings.Join(s, " "), n
+	}
+	ctx := context.Background()
+	ctl.Alert(ctx, critical("bms-1", "battery.module.3"))
+	steps := []struct {
+		host, status string
+		want         string
+		published    bool
+	}{
+		{"web-1", command.AckReceived, "commanded/0 wanted/0", false},
+		{"web-1", command.AckShuttingDown, "commanded/0 wanted/0", false},
+		{"web-2", command.AckShuttingDown, "commanded/0 wanted/0", false},
+		{"web-1", command.AckOffline, "commanded/1 wanted/0", true},
+		{"web-2", command.AckOffline, "off/2 commanded/0", true}, // tier 2 commanded
+		{"db-1", command.AckShuttingDown, "off/2 commanded/0", false},
+		{"db-1", command.AckOffline, "off/2 off/1", true}, // no action, still published
+	}
+	for _, s := range steps {
+		now = now.Add(time.Second)
+		_, before := status()
+		ctl.Ack(ctx, command.Ack{Host: s.host, Status: s.status})
+		got, after := status()
+		if got != s.want || (after > before) != s.published {
+			t.Errorf("after %s %s: status %q (published: %v), want %q (%v)", s.host, s.status, got, after > before, s.want, s.published)
+		}
+	}
+	// Nothing changes on a tick: nothing is published.
+	_, before := status()
+	ctl.Tick(ctx)
+	if _, after := status(); after != before {
+		t.Errorf("a tick without change published the status")
 	}
 }
