@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -227,13 +228,29 @@ func newPublisher(cfg *config.Config, e *env, log *slog.Logger) (*mqtt.Publisher
 	o := mqtt.Options{
 		Broker: m.Broker, ClientID: m.ClientID, Username: m.Username, Password: pw,
 		Site: cfg.Site, Gateway: cfg.Gateway, TelemetryQoS: byte(m.TelemetryQoS),
-		Keepalive: m.Keepalive.D(), Queue: m.Queue, SpoolDir: cfg.Resolve(m.SpoolDir),
+		Keepalive: m.Keepalive.D(), Queue: m.Queue, SpoolDir: spoolDir(cfg, e.getenv, log),
 		Version: version, Logger: log,
 	}
 	if o.TLS, err = siteTLS(cfg); err != nil {
 		return nil, err
 	}
 	return mqtt.New(o)
+}
+
+// spoolDir is where alerts wait on disk for the broker: the site file's
+// mqtt.spool_dir, else the service's state directory (systemd's
+// StateDirectory= sets $STATE_DIRECTORY), else none, with a warning that
+// alerts are then kept in memory only.
+func spoolDir(cfg *config.Config, getenv func(string) string, log *slog.Logger) string {
+	if cfg.MQTT.SpoolDir != "" {
+		return cfg.Resolve(cfg.MQTT.SpoolDir)
+	}
+	if st := getenv("STATE_DIRECTORY"); st != "" {
+		// systemd may pass several, colon-separated; the first is ours.
+		return filepath.Join(strings.SplitN(st, ":", 2)[0], "spool")
+	}
+	log.Warn("no mqtt.spool_dir: alerts wait for the broker in memory only and are lost if the agent stops")
+	return ""
 }
 
 // siteTLS is the TLS configuration of the site's broker, nil for a plain
