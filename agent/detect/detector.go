@@ -45,7 +45,6 @@ type device struct {
 	name    string
 	sensors map[string]*sensor
 	list    []*sensor
-	lastS   *sensor
 
 	groups  []*group
 	units   []*unit
@@ -101,15 +100,15 @@ type unit struct {
 
 // room is the air a battery device breathes.
 type room struct {
-	amb, ambRise, dAmb float64
-	ambRate            float64 // °C/min over the last five minutes
-	ambOK, dAmbOK      bool
-	gas                level
-	gasPoint           string
-	gasRise            float64
-	h2                 level
-	h2Point            string
-	h2Rise             float64
+	amb, ambRise float64
+	ambRate      float64 // °C/min over the last five minutes
+	ambOK        bool
+	gas          level
+	gasPoint     string
+	gasRise      float64
+	h2           level
+	h2Point      string
+	h2Rise       float64
 }
 
 // ranked is a sensor with the value it is ranked by.

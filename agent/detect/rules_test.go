@@ -14,9 +14,7 @@ func feed(cfg Config, dur, period time.Duration, poll func(t time.Duration) []Sa
 	var evs []Event
 	for t := time.Duration(0); t <= dur; t += period {
 		for _, s := range poll(t) {
-			for _, e := range d.Observe(s) {
-				evs = append(evs, e)
-			}
+			evs = append(evs, d.Observe(s)...)
 		}
 	}
 	return evs

@@ -162,7 +162,6 @@ type sensor struct {
 	dev0    float64 // long-run offset of the deviation
 	devNow  float64
 	devHist [4]float64 // deviation at the last ticks, for sudden drops
-	devN    int
 
 	// gas baseline
 	hasBase bool
