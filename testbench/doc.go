@@ -7,6 +7,17 @@
 //   - modbussim: a Modbus slave that serves a device profile from a value
 //     source such as the rack, over Modbus TCP, RTU on a pty pair and RTU
 //     over TCP, paced at the line's speed, with faults switchable at run time.
+//   - sunspecsim: a SunSpec battery (models 1, 802-805, several strings,
+//     modules and cells, non-trivial scale factors) on a Modbus TCP server.
+//   - physics: the detailed rack model the detector is judged on: cells as
+//     lumped heat capacities, conduction, module and cabinet air, Joule
+//     heat, internal shorts, overcharge, Arrhenius self-heating calibrated
+//     to the NREL/NASA Battery Failure Databank, venting with off-gas, VRLA
+//     float current, and sensors that lag, drift, stick, spike and drop out.
+//   - scenario: seeded runaway and nuisance stories on physics racks, with
+//     ground truth; cmd/scenario writes one as a trace, cmd/benchdetect
+//     scores the detector against threshold alarms on a fixed set, and
+//     cmd/footprint measures the agent polling 50 simulated devices.
 //   - peers: finds and starts the real protocol peers (mosquitto, snmpd,
 //     qemu-user) interop tests run against, and the shared device recordings.
 //
