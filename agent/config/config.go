@@ -48,6 +48,8 @@ type Config struct {
 	// Metrics is the Prometheus endpoint of the agent's own health, off
 	// by default.
 	Metrics Metrics `yaml:"metrics"`
+	// Traps is the SNMP trap and inform receiver, off by default.
+	Traps Traps `yaml:"traps"`
 
 	// File is the path the config was loaded from.
 	File string `yaml:"-"`

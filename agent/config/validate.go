@@ -69,6 +69,7 @@ func (c *Config) validate(d *decoder) {
 	c.validateCommands(bad)
 	c.validateNUT(bad)
 	c.validateMetrics(bad)
+	c.validateTraps(bad)
 }
 
 // validateBuses checks devices that share a transport: units of one RTU
