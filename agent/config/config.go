@@ -206,7 +206,7 @@ func Parse(file string, data []byte) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, Errors{{File: file, Msg: "empty file"}}
 		}
-		return nil, Errors{{File: file, Line: syntaxLine(err), Msg: cleanYAMLError(err)}}
+		return nil, Errors{{File: file, Line: yamlErrorLine(err, data), Msg: cleanYAMLError(err)}}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, Errors{{File: file, Msg: "empty file"}}
