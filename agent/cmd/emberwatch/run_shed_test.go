@@ -147,13 +147,15 @@ func (r *recorder) last(topic string) []byte {
 // waitFor polls cond every 20 ms until it holds or d passes.
 func waitFor(t *testing.T, d time.Duration, what string, log *lockedBuffer, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
+	start := time.Now()
+	deadline := start.Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not within %v; agent log:\n%s", what, d, log.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	t.Logf("%s: after %v", what, time.Since(start).Round(time.Millisecond))
 }
 
 // agent runs the agent of a site file in-process until stop is called,
@@ -393,14 +395,26 @@ nut: {enabled: true, listen: %q}
 	waitFor(t, 10*time.Second, "tier 2 command after tier 1's hosts went down", log, func() bool {
 		return len(rec.all(command.ShedTopic("dc1", "rack-b"))) > 0
 	})
-	// db-1 goes down too, and tier 2 ends. (A tier without outlets ends
-	// without an action, so the retained status is not republished then;
-	// the operator's clear-fsd below shows the tier had ended: it sends no
-	// cancel to rack-b, and returns both tiers to idle with FSD cleared.)
-	waitFor(t, 5*time.Second, "db-1 offline", log, func() bool {
-		return strings.Contains(string(lastOf(rec.all(command.AckTopic("dc1", "db-1")))), `"status":"offline"`)
+	// db-1 goes down too, and tier 2 ends: the retained status says so
+	// (a tier without outlets ends without an action, and the status
+	// follows it all the same). Only then does the operator clear FSD, so
+	// the ended tier gets no cancel.
+	shedStatus := func() (tiers []struct{ State, Why string }, fsd []string) {
+		var st struct {
+			Tiers []struct{ State, Why string }
+			FSD   []string
+		}
+		_ = json.Unmarshal(rec.last(top.Root+"/shed"), &st)
+		return st.Tiers, st.FSD
+	}
+	waitFor(t, 10*time.Second, "both tiers off with their hosts down in the shed status", log, func() bool {
+		tiers, _ := shedStatus()
+		return len(tiers) == 2 && tiers[0].State == "off" && tiers[0].Why == "hosts down" &&
+			tiers[1].State == "off" && tiers[1].Why == "hosts down"
 	})
-	time.Sleep(300 * time.Millisecond) // the controller's next tick
+	if !strings.Contains(string(lastOf(rec.all(command.AckTopic("dc1", "db-1")))), `"status":"offline"`) {
+		t.Errorf("tier 2 ended before db-1 went offline: %s", lastOf(rec.all(command.AckTopic("dc1", "db-1"))))
+	}
 	clear, _, err := opSigner.Sign(command.Command{Action: command.ActionClearFSD}, time.Now().Add(3*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -409,12 +423,8 @@ nut: {enabled: true, listen: %q}
 		t.Fatal(tok.Error())
 	}
 	waitFor(t, 5*time.Second, "FSD cleared", log, func() bool {
-		var st struct {
-			Tiers []struct{ State string }
-			FSD   []string
-		}
-		_ = json.Unmarshal(rec.last(top.Root+"/shed"), &st)
-		return len(st.Tiers) == 2 && st.Tiers[0].State == "idle" && st.Tiers[1].State == "idle" && len(st.FSD) == 0
+		tiers, fsd := shedStatus()
+		return len(tiers) == 2 && tiers[0].State == "idle" && tiers[1].State == "idle" && len(fsd) == 0
 	})
 	if n := len(rec.all(command.ShedTopic("dc1", "rack-b"))); n != 1 {
 		t.Errorf("rack-b got %d commands, want the shutdown only (no cancel: its tier had ended)", n)
