@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,7 +44,9 @@ feeds the readings to the detector and the alert lifecycle, and publishes
 telemetry, alerts and the gateway's state over MQTT. With a shed: plan it
 sends signed shutdowns to the hosts of the tiers an alert calls for and
 switches their PDU outlets off once they are down; with nut: it serves a
-read-only NUT endpoint; with metrics: a Prometheus one. Operator commands
+read-only NUT endpoint; with metrics: a Prometheus one; with traps: it
+receives SNMP traps and informs, each an alert and telemetry at once.
+Operator commands
 (acknowledge, silence, cancel, clear-fsd) are taken from the keys in
 commands:. Stops on SIGINT or SIGTERM: sends what is queued, publishes the
 offline state, and exits 0.
@@ -126,6 +131,10 @@ func runAgent(ctx context.Context, e *env, log *slog.Logger, o runOptions) error
 	if err != nil {
 		return err
 	}
+	traps, err := newTraps(ctx, cfg, e, log, profiles, stage)
+	if err != nil {
+		return err
+	}
 	var metricsSrv *metrics.Server
 	if cfg.Metrics.Listen != "" {
 		reg := metrics.NewRegistry()
@@ -152,6 +161,15 @@ func runAgent(ctx context.Context, e *env, log *slog.Logger, o runOptions) error
 	runCtx, stopAux := context.WithCancel(ctx)
 	var aux sync.WaitGroup
 	act.start(runCtx, &aux)
+	if err := startTraps(runCtx, &aux, traps); err != nil {
+		stopAux()
+		aux.Wait()
+		act.close()
+		closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = pub.Close(closeCtx)
+		return err
+	}
 	tick := o.tick
 	if tick <= 0 {
 		tick = time.Second
@@ -1039,4 +1057,197 @@ func topicMatch(filter, topic string) bool {
 		}
 	}
 	return len(fs) == len(ts)
+}
+
+// trapReceiver is the agent's SNMP trap receiver and where it listens;
+// nil when traps: is off.
+type trapReceiver struct {
+	r      *snmp.TrapReceiver
+	listen string
+	log    *slog.Logger
+}
+
+// newTraps builds the trap receiver of the site file (nil when traps: is
+// off): the accepted communities and v3 users, every SNMP profile's traps:
+// list, and the site's SNMP devices by address, so that a notification is
+// attributed to the device that sent it. Each accepted notification is
+// handed to the stage at once (trapEvent).
+func newTraps(ctx context.Context, cfg *config.Config, e *env, log *slog.Logger, profiles *siteProfiles, stage *alertStage) (*trapReceiver, error) {
+	tc := cfg.Traps
+	if !tc.Enabled {
+		return nil, nil
+	}
+	tlog := log.With("component", "traps")
+	ps := profiles.snmpAll
+	if ps == nil {
+		var err error
+		if ps, err = loadSNMPAll(cfg, map[string]*profileSet{}); err != nil {
+			return nil, inputError{fmt.Errorf("traps: %w", err)}
+		}
+	}
+	rc := snmp.TrapConfig{Communities: tc.Communities, Profiles: ps, Devices: trapDevices(ctx, cfg, tlog), Logger: tlog}
+	for i := range tc.Users {
+		cr, err := cfg.Credentials(i, e.getenv)
+		if err != nil {
+			return nil, inputError{err}
+		}
+		rc.Users = append(rc.Users, snmp.Config{User: cr.User, AuthProto: cr.AuthProtocol, AuthPass: cr.AuthPassword,
+			PrivProto: cr.PrivProtocol, PrivPass: cr.PrivPassword})
+	}
+	site, gateway := cfg.Site, cfg.Gateway
+	r, err := snmp.NewTrapReceiver(rc, func(ev snmp.Event) { stage.trap(site, gateway, ev) })
+	if err != nil {
+		return nil, inputError{fmt.Errorf("traps: %w", err)}
+	}
+	if !cfg.TrapListenIsLoopback() {
+		tlog.Info("trap receiver listens beyond the gateway itself", "listen", cfg.TrapListen())
+	} else {
+		tlog.Warn("trap receiver listens on the loopback interface only: devices cannot reach it (set traps.listen)", "listen", cfg.TrapListen())
+	}
+	return &trapReceiver{r: r, listen: cfg.TrapListen(), log: tlog}, nil
+}
+
+// startTraps binds the receiver's socket and receives until ctx ends; an
+// address it cannot bind (in use, or port 162 without the privilege) is
+// an error of the agent's start.
+func startTraps(ctx context.Context, wg *sync.WaitGroup, t *trapReceiver) error {
+	if t == nil {
+		return nil
+	}
+	failed := make(chan error, 1)
+	wg.Go(func() {
+		if err := t.r.Listen(ctx, t.listen); err != nil {
+			failed <- err
+		}
+	})
+	select {
+	case <-t.r.Ready():
+		t.log.Info("trap receiver listening", "listen", t.r.Addr().String())
+		return nil
+	case err := <-failed:
+		return fmt.Errorf("traps: %w", err)
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// trapDevices maps the IP addresses of the site's SNMP devices to their
+// names. A host name is resolved once, here; one that does not resolve is
+// logged, and its traps are attributed to their source address.
+func trapDevices(ctx context.Context, cfg *config.Config, log *slog.Logger) map[string]string {
+	m := map[string]string{}
+	for _, d := range cfg.Devices {
+		if d.Driver != "snmp" {
+			continue
+		}
+		sc, _, err := snmp.ParseURL(d.Address)
+		if err != nil {
+			continue
+		}
+		host := sc.Target
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if ip := net.ParseIP(host); ip != nil {
+			m[ip.String()] = d.Name
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		ips, err := net.DefaultResolver.LookupIPAddr(rctx, host)
+		cancel()
+		if err != nil {
+			log.Warn("snmp device address does not resolve: its traps carry the sender's address", "device", d.Name, "host", host, "err", err)
+			continue
+		}
+		for _, ip := range ips {
+			m[ip.IP.String()] = d.Name
+		}
+	}
+	return m
+}
+
+// trapSubject is the subject of the alert a notification of kind raises:
+// all of a UPS's power notifications (on battery, battery low, overload,
+// power restored) are one alert that escalates and clears.
+func trapSubject(kind string) string {
+	switch kind {
+	case "power":
+		return "ups"
+	case detect.KindOverTemperature, detect.KindEnvironment:
+		return "probe"
+	}
+	return "snmp.trap"
+}
+
+// trapEvent is the alert event (CONTRACTS section 4) of a notification a
+// profile maps; false for one no profile knows.
+func trapEvent(site, gateway string, ev snmp.Event) (detect.Event, bool) {
+	if !ev.Known || ev.Kind == "" {
+		return detect.Event{}, false
+	}
+	state := detect.StateRaised
+	if ev.State == detect.StateCleared {
+		state = detect.StateCleared
+	}
+	subject := trapSubject(ev.Kind)
+	evidence := map[string]any{"source": "snmp_trap", "trap_oid": ev.TrapOID, "agent": ev.Agent, "profile": ev.Profile}
+	if ev.Inform {
+		evidence["inform"] = true
+	}
+	if len(ev.Vars) > 0 {
+		vars := make(map[string]string, len(ev.Vars))
+		for _, v := range ev.Vars {
+			vars[strings.TrimPrefix(v.Name, ".")] = trapValue(v.Value)
+		}
+		evidence["varbinds"] = vars
+	}
+	t := ev.Time.UTC()
+	return detect.Event{
+		ID: trapAlertID(ev.Device, subject, ev.Kind, t), Time: t, Site: site, Gateway: gateway,
+		Device: ev.Device, Subject: subject, Kind: ev.Kind, Level: ev.Level, State: state,
+		Message: ev.Message, Evidence: evidence,
+	}, true
+}
+
+// trapValue prints a varbind's value for the evidence.
+func trapValue(v any) string {
+	switch x := v.(type) {
+	case []byte:
+		return string(x)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// trapAlertID derives an alert id from device, subject, kind and time
+// (FNV-1a, 64 bits, hex), as the detector does; the lifecycle keeps the
+// first one for the alert's later events.
+func trapAlertID(device, subject, kind string, t time.Time) string {
+	h := fnv.New64a()
+	for _, s := range []string{device, subject, kind, strconv.FormatInt(t.UnixNano(), 10)} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// trap takes one notification from the receiver's goroutine: its
+// readings go out as telemetry of the device (and to the NUT endpoint),
+// and its alert event through the lifecycle to the alert topics and the
+// shed controller, without waiting for the next poll.
+func (s *alertStage) trap(site, gateway string, ev snmp.Event) {
+	if len(ev.Readings) > 0 {
+		s.Publish(ev.Device, ev.Time, ev.Readings)
+	}
+	a, ok := trapEvent(site, gateway, ev)
+	if !ok {
+		s.log.Info("snmp notification no profile maps", "device", ev.Device, "agent", ev.Agent, "trap_oid", ev.TrapOID)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.handle([]detect.Event{a}) {
+		s.publishActive()
+	}
 }
