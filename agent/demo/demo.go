@@ -25,12 +25,20 @@ const (
 	Device  = "bms-1"
 )
 
-// DefaultLength is the scenario time a run lasts unless told otherwise.
-const DefaultLength = 60 * time.Second
+// DefaultLength is the longest scenario time a run lasts unless told
+// otherwise: enough for the warning, the critical alert, the hosts' 60 s
+// shutdown and the outlets. A run with shedding ends DarkTail after the
+// room has gone dark.
+const DefaultLength = 180 * time.Second
+
+// DarkTail is how long, in scenario time, a run goes on after every host
+// is down and every outlet off, to show it.
+const DarkTail = 5 * time.Second
 
 // HostStop is how long, in scenario time, a simulated host takes to stop
-// after it acknowledged a shutdown.
-const HostStop = 5 * time.Second
+// after it acknowledged a shutdown: a server's clean shutdown with its
+// services and databases, about a minute.
+const HostStop = 60 * time.Second
 
 // AlertClearHold is how long a cleared alert stays clear before the clear
 // is published, in the demo (the agent's default is a minute).
@@ -60,6 +68,8 @@ type Options struct {
 	// (default 1). The agent polls every second of scenario time.
 	Speed float64
 	// Duration is the wall time of the run; default DefaultLength/Speed.
+	// Unless Forever or NoShed, the run also ends DarkTail (scenario
+	// time) after the room has gone dark.
 	Duration time.Duration
 	// Listen is host:port of the embedded broker; default 127.0.0.1 on a
 	// port chosen by the system.
@@ -103,6 +113,9 @@ type Result struct {
 	// simulated PDU's switched outlets (nil with NoShed).
 	Shed    []shed.TierStatus
 	Outlets map[shed.Outlet]bool
+	// Timeline is the measured course of shedding, in scenario time
+	// (nil with NoShed).
+	Timeline *Timeline
 	// State is the console's final state: what reached it through the
 	// broker.
 	State *console.State
@@ -179,7 +192,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	sim := NewSim(opts.Scenario, opts.Seed)
 	simCtx, stopSim := context.WithCancel(runCtx)
 	defer stopSim()
+	simStart := time.Now()
 	go sim.Run(simCtx, opts.Speed, 50*time.Millisecond)
+	// scenario is the scenario clock at the wall clock's resolution (the
+	// rack itself steps every 50 ms of wall time).
+	scenario := func() time.Duration { return time.Duration(float64(time.Since(simStart)) * opts.Speed) }
 
 	poller, err := opts.NewPoller(runCtx, sim)
 	if err != nil {
@@ -197,19 +214,32 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	onAlert := func(context.Context, detect.Event) {}
 	var shedder *Shedder
 	if !opts.NoShed {
-		hostStop := time.Duration(float64(HostStop) / opts.Speed)
-		shedder, err = StartShedder(runCtx, b.URL(), hostStop, log)
+		shedder, err = StartShedder(runCtx, ShedderOptions{Broker: b.URL(), Speed: opts.Speed, Scenario: scenario, Logger: log})
 		if err != nil {
 			pub.Close()
 			return nil, err
 		}
 		onAlert = shedder.Alert
+		if !opts.Forever {
+			go func() {
+				select {
+				case <-shedder.Dark():
+				case <-runCtx.Done():
+					return
+				}
+				select {
+				case <-time.After(time.Duration(float64(DarkTail) / opts.Speed)):
+					cancel()
+				case <-runCtx.Done():
+				}
+			}()
+		}
 	}
 	res.Polls, res.Errors, err = runAgent(runCtx, log, poller, pub, det, clock, interval, onAlert)
 	pub.Close()
 	if shedder != nil {
 		shedder.Close()
-		res.Shed, res.Outlets = shedder.Status(), shedder.Outlets()
+		res.Shed, res.Outlets, res.Timeline = shedder.Status(), shedder.Outlets(), shedder.Timeline()
 	}
 	if err != nil {
 		return nil, err

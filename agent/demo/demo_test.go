@@ -60,9 +60,11 @@ func TestRunReachesConsole(t *testing.T) {
 			ok   bool
 		}{"a thermal_runaway alert on module 5 reached the console", hasAlert(res.State.Alerts, "thermal_runaway", "battery.module.5")})
 	}
-	// The warning (at about 45 s) sheds the web tier: commands, the
+	// The warning (at about 40 s) sheds the web tier: commands, the
 	// hosts' acknowledgements and the outlets, all through the broker.
-	if res.ScenarioTime >= 58*time.Second && hasLevel(res.State.Alerts, "warning") {
+	// The hosts' acknowledgements need a few scenario seconds after the
+	// command.
+	if tl := res.Timeline; tl != nil && tl.Tiers[0].HasCommanded && res.ScenarioTime-tl.Tiers[0].Commanded >= 3*time.Second {
 		web := res.Shed[0]
 		for _, c := range []struct {
 			name string

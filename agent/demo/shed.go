@@ -20,7 +20,9 @@ import (
 var shedPlan []byte
 
 // ShedPlan returns the demo's shed plan: the web rack is shed on a
-// thermal_runaway warning of bms-1, the database rack too on a critical one.
+// thermal_runaway warning of bms-1, the database rack too on a critical
+// one; the web tier overlaps the database tier, so the room goes dark
+// about one host shutdown (HostStop) after the critical alert.
 func ShedPlan() (*shed.Plan, error) {
 	p, err := shed.ParsePlan("agent/demo/shed.yaml", shedPlan)
 	if err != nil {
@@ -32,21 +34,54 @@ func ShedPlan() (*shed.Plan, error) {
 // Shedder is the demo's load shedding: the agent's shed controller
 // (agent/shed) signing commands with a key made for the run, dry-run host
 // listeners (agent/host) for every host of the plan, which acknowledge and
-// go offline a few scenario seconds later, and a PDU simulated in memory.
+// go offline HostStop of scenario time later, and a PDU simulated in
+// memory. It measures the course of shedding in scenario time (Timeline).
 type Shedder struct {
 	ctl  *shed.Controller
 	link *shed.Link
 	pdu  *SimPDU
+	rec  *recorder
 	wait func()
 }
 
-// StartShedder starts shedding through the broker at url until ctx is
-// done. Commands carry the wall clock's time, which the hosts check, so
-// tier deadlines are wall time too; hosts stop after stop of wall time.
-func StartShedder(ctx context.Context, url string, stop time.Duration, log *slog.Logger) (*Shedder, error) {
+// ShedderOptions configure StartShedder.
+type ShedderOptions struct {
+	// Broker is the URL of the MQTT broker.
+	Broker string
+	// Speed is how many times faster than the wall clock scenario time
+	// runs (default 1). Commands carry the wall clock's issue time, which
+	// the hosts check, so the controller runs on the wall clock: the
+	// plan's deadlines and HostStop, in scenario time, are divided by
+	// Speed to wall time.
+	Speed float64
+	// Scenario returns the scenario time now, which stamps the Timeline;
+	// the wall time since StartShedder times Speed if nil.
+	Scenario func() time.Duration
+	// Logger; a discarding logger if nil.
+	Logger *slog.Logger
+}
+
+// StartShedder starts shedding until ctx is done.
+func StartShedder(ctx context.Context, opts ShedderOptions) (*Shedder, error) {
+	if opts.Speed <= 0 {
+		opts.Speed = 1
+	}
+	if opts.Scenario == nil {
+		start := time.Now()
+		opts.Scenario = func() time.Duration { return time.Duration(float64(time.Since(start)) * opts.Speed) }
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	plan, err := ShedPlan()
 	if err != nil {
 		return nil, err
+	}
+	s := &Shedder{pdu: NewSimPDU(), rec: newRecorder(plan, opts.Scenario)}
+	wall := func(d time.Duration) time.Duration { return time.Duration(float64(d) / opts.Speed) }
+	for i := range plan.Tiers {
+		plan.Tiers[i].Deadline = wall(plan.Tiers[i].Deadline)
 	}
 	eng, err := shed.NewEngine(plan)
 	if err != nil {
@@ -60,11 +95,13 @@ func StartShedder(ctx context.Context, url string, stop time.Duration, log *slog
 	if err != nil {
 		return nil, fmt.Errorf("demo: shed signer: %w", err)
 	}
-	s := &Shedder{pdu: NewSimPDU()}
 	var ctlMu sync.Mutex // the link may deliver an ack before ctl is set
 	var ctl *shed.Controller
-	s.link, err = shed.Dial(ctx, shed.LinkOptions{Broker: url, Site: Site, Gateway: Gateway, Logger: log,
+	s.link, err = shed.Dial(ctx, shed.LinkOptions{Broker: opts.Broker, Site: Site, Gateway: Gateway, Logger: log,
 		OnAck: func(a command.Ack) {
+			if ctx.Err() == nil { // hosts going offline as the run ends are not measured
+				s.rec.ack(a) // before the controller can act on it
+			}
 			ctlMu.Lock()
 			c := ctl
 			ctlMu.Unlock()
@@ -81,6 +118,7 @@ func StartShedder(ctx context.Context, url string, stop time.Duration, log *slog
 		Publisher:   s.link,
 		Switch:      s.pdu,
 		StatusTopic: console.Root(Site, Gateway) + "/shed",
+		OnOutcome:   s.rec.outcome,
 		Logger:      log,
 	})
 	if err != nil {
@@ -91,9 +129,10 @@ func StartShedder(ctx context.Context, url string, stop time.Duration, log *slog
 	ctl = c
 	ctlMu.Unlock()
 	s.ctl = c
-	go c.Run(ctx, 100*time.Millisecond)
+	tick := min(100*time.Millisecond, wall(time.Second))
+	go c.Run(ctx, tick)
 	s.wait, err = shed.StartSimulatedHosts(ctx, plan, shed.SimulatedHostsOptions{
-		Broker: url, Site: Site, Keys: []ed25519.PublicKey{signer.PublicKey()}, StopAfter: stop, Logger: log,
+		Broker: opts.Broker, Site: Site, Keys: []ed25519.PublicKey{signer.PublicKey()}, StopAfter: wall(HostStop), Logger: log,
 	})
 	if err != nil {
 		s.link.Close()
@@ -103,7 +142,17 @@ func StartShedder(ctx context.Context, url string, stop time.Duration, log *slog
 }
 
 // Alert feeds an alert event to the shed controller.
-func (s *Shedder) Alert(ctx context.Context, ev detect.Event) { s.ctl.Alert(ctx, ev) }
+func (s *Shedder) Alert(ctx context.Context, ev detect.Event) {
+	s.rec.alert(ev)
+	s.ctl.Alert(ctx, ev)
+}
+
+// Dark is closed once every host of the plan has acknowledged going down
+// and every outlet is off.
+func (s *Shedder) Dark() <-chan struct{} { return s.rec.done }
+
+// Timeline returns the course of shedding so far, in scenario time.
+func (s *Shedder) Timeline() *Timeline { return s.rec.timeline() }
 
 // Status returns the state of every tier.
 func (s *Shedder) Status() []shed.TierStatus { return s.ctl.Status() }
@@ -112,9 +161,10 @@ func (s *Shedder) Status() []shed.TierStatus { return s.ctl.Status() }
 // whether each is on.
 func (s *Shedder) Outlets() map[shed.Outlet]bool { return s.pdu.Outlets() }
 
-// Close waits for the host listeners (which stop with the context given
-// to StartShedder) and closes the link.
+// Close stops the measurement, waits for the host listeners (which stop
+// with the context given to StartShedder) and closes the link.
 func (s *Shedder) Close() {
+	s.rec.freeze()
 	s.wait()
 	s.link.Close()
 }

@@ -18,7 +18,7 @@ func demoCmd(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "demo", "[--speed N] [--forever] [--duration D] [--listen HOST:PORT] [-v]")
 	speed := fs.Float64("speed", 1, "run the scenario `N` times faster than real time (the agent polls every scenario second)")
 	forever := fs.Bool("forever", false, "run until interrupted (after 90 s of scenario the faulty module is isolated and cools)")
-	duration := fs.Duration("duration", 0, "wall time of the run (default 60s divided by --speed)")
+	duration := fs.Duration("duration", 0, "longest wall time of the run (default 180s divided by --speed); without --forever the run ends 5 s of scenario after every host is down and every outlet off")
 	listen := fs.String("listen", "127.0.0.1:0", "address of the embedded MQTT broker, for other MQTT clients to watch (`HOST:PORT`)")
 	verbose := fs.Bool("v", false, "log the components' messages to stderr")
 	if err := parseFlags(fs, args); err != nil {
@@ -58,6 +58,9 @@ func demoCmd(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "demo: %d polls (%d failed) over %s of scenario time, through %s\n",
 		res.Polls, res.Errors, res.ScenarioTime.Round(time.Second), res.Broker)
+	if res.Timeline != nil {
+		res.Timeline.Report(e.stdout)
+	}
 	if d := res.State.Devices[demo.Device]; d == nil || d.Updates == 0 {
 		return fmt.Errorf("no telemetry reached the console through %s", res.Broker)
 	}
