@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emberwatch/emberwatch/agent/alert"
@@ -167,9 +168,24 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	defer b.Close()
 	res := &Result{Broker: b.URL()}
 
+	// Readings, alerts and the console's clock show scenario time from
+	// epoch. scenario is the scenario clock at the wall clock's resolution
+	// (the rack itself steps every 50 ms of wall time); zero until the
+	// rack starts.
+	epoch := time.Now().UTC()
+	var simStart atomic.Int64
+	scenario := func() time.Duration {
+		start := simStart.Load()
+		if start == 0 {
+			return 0
+		}
+		return time.Duration(float64(time.Since(time.Unix(0, start))) * opts.Speed)
+	}
+
 	// The console subscribes before the agent publishes, so it sees the
 	// first poll.
 	view := console.NewView(opts.Out, console.Options{
+		Now:      func() time.Time { return epoch.Add(scenario()) },
 		Terminal: opts.Terminal,
 		Title:    "emberwatch demo",
 		Site:     Site,
@@ -192,11 +208,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	sim := NewSim(opts.Scenario, opts.Seed)
 	simCtx, stopSim := context.WithCancel(runCtx)
 	defer stopSim()
-	simStart := time.Now()
+	simStart.Store(time.Now().UnixNano())
 	go sim.Run(simCtx, opts.Speed, 50*time.Millisecond)
-	// scenario is the scenario clock at the wall clock's resolution (the
-	// rack itself steps every 50 ms of wall time).
-	scenario := func() time.Duration { return time.Duration(float64(time.Since(simStart)) * opts.Speed) }
 
 	poller, err := opts.NewPoller(runCtx, sim)
 	if err != nil {
@@ -209,7 +222,6 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	interval := time.Duration(float64(time.Second) / opts.Speed)
 	log.Info("demo running", "broker", b.URL(), "speed", opts.Speed, "duration", opts.Duration, "forever", opts.Forever, "poll", interval)
 	det := detect.New(DetectorConfig())
-	epoch := time.Now().UTC()
 	clock := func() time.Time { return epoch.Add(sim.Now()) }
 	onAlert := func(context.Context, detect.Event) {}
 	var shedder *Shedder
