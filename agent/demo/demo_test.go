@@ -99,15 +99,6 @@ func hasAlert(as []console.Alert, kind, subject string) bool {
 	return false
 }
 
-func hasLevel(as []console.Alert, level string) bool {
-	for _, a := range as {
-		if a.Level == level {
-			return true
-		}
-	}
-	return false
-}
-
 func key(n int) string { return "battery.module." + string(rune('0'+n)) + ".temperature" }
 
 func has[V any](m map[string]V, modules int) bool {
