@@ -198,6 +198,10 @@ func runAgent(ctx context.Context, e *env, log *slog.Logger, o runOptions) error
 	act.close()
 
 	logStatsOnce(log, sched, pub)
+	if traps != nil {
+		st := traps.r.Stats()
+		traps.log.Info("trap stats", "received", st.Received, "dropped", st.Dropped)
+	}
 	flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := pub.Close(flushCtx); err != nil {
@@ -1099,10 +1103,10 @@ func newTraps(ctx context.Context, cfg *config.Config, e *env, log *slog.Logger,
 	if err != nil {
 		return nil, inputError{fmt.Errorf("traps: %w", err)}
 	}
-	if !cfg.TrapListenIsLoopback() {
-		tlog.Info("trap receiver listens beyond the gateway itself", "listen", cfg.TrapListen())
-	} else {
-		tlog.Warn("trap receiver listens on the loopback interface only: devices cannot reach it (set traps.listen)", "listen", cfg.TrapListen())
+	if cfg.TrapListenIsLoopback() {
+		tlog.Info("trap receiver on the loopback interface: only senders on the gateway reach it (traps.listen)", "listen", cfg.TrapListen())
+	} else if len(tc.Communities) > 0 {
+		tlog.Warn("trap receiver reachable from the network: v1/v2c communities travel in clear text, prefer v3 users", "listen", cfg.TrapListen())
 	}
 	return &trapReceiver{r: r, listen: cfg.TrapListen(), log: tlog}, nil
 }
@@ -1148,8 +1152,15 @@ func trapDevices(ctx context.Context, cfg *config.Config, log *slog.Logger) map[
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
+		add := func(ip string) {
+			if prev, ok := m[ip]; ok && prev != d.Name {
+				log.Info("two snmp devices at one address: its traps are attributed to the first", "address", ip, "device", prev, "also", d.Name)
+				return
+			}
+			m[ip] = d.Name
+		}
 		if ip := net.ParseIP(host); ip != nil {
-			m[ip.String()] = d.Name
+			add(ip.String())
 			continue
 		}
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -1160,7 +1171,7 @@ func trapDevices(ctx context.Context, cfg *config.Config, log *slog.Logger) map[
 			continue
 		}
 		for _, ip := range ips {
-			m[ip.IP.String()] = d.Name
+			add(ip.IP.String())
 		}
 	}
 	return m

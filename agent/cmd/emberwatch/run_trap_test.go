@@ -227,6 +227,9 @@ traps:
 	case <-time.After(10 * time.Second):
 		t.Fatal("agent did not stop")
 	}
+	if log := stderr.String(); !strings.Contains(log, `msg="trap stats" component=traps received=2 dropped=1`) {
+		t.Errorf("no trap stats at exit, or not 2 received and 1 dropped:\n%s", log)
+	}
 }
 
 // TestTrapEvent: the alert event of a mapped notification; none for an
