@@ -263,3 +263,50 @@ func TestTrapEvent(t *testing.T) {
 		})
 	}
 }
+
+// TestRunTrapsStartErrors: a trap receiver that cannot start stops the
+// agent at once: a v3 pass phrase missing from the environment is an
+// input error (exit 2) naming the field, a listen address in use a
+// runtime one (exit 1).
+func TestRunTrapsStartErrors(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := broker.New(broker.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, tc := range []struct {
+		name, traps string
+		code        int
+		want        string
+	}{
+		{"pass phrase unset", fmt.Sprintf("{enabled: true, listen: \"127.0.0.1:%d\", users: [{user: u, auth_password_env: EMBER_UNSET}]}", freeUDPPort(t)), 2,
+			"traps.users[0].auth_password_env: environment variable EMBER_UNSET is empty or unset"},
+		{"address in use", "{enabled: true, listen: \"" + busy.LocalAddr().String() + "\", communities: [c]}", 1,
+			"snmp trap listener " + busy.LocalAddr().String()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			site := filepath.Join(t.TempDir(), "site.yaml")
+			if err := os.WriteFile(site, []byte(fmt.Sprintf("site: dc1\ngateway: gw-1\nmqtt: {broker: %q}\ntraps: %s\n", b.URL(), tc.traps)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var stderr lockedBuffer
+			e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(string) string { return "" }}
+			done := make(chan int, 1)
+			go func() { done <- dispatch(ctx, e, []string{"run", "-c", site}) }()
+			select {
+			case code := <-done:
+				if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+					t.Errorf("exit %d, want %d with %q; log:\n%s", code, tc.code, tc.want, stderr.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("agent did not stop; log:\n%s", stderr.String())
+			}
+		})
+	}
+}
