@@ -230,7 +230,11 @@ func (c *Client) ReadRegisters(ctx context.Context, unit byte, table Table, addr
 	}
 	var me *gmodbus.ModbusError
 	if errors.As(err, &me) && me.FunctionCode == fn|functionExceptionBit {
-		return nil, &ExceptionError{Device: c.addr, Unit: unit, Function: fn, Address: addr, Count: count, Code: me.ExceptionCode}
+		if me.ExceptionCode != 0 {
+			return nil, &ExceptionError{Device: c.addr, Unit: unit, Function: fn, Address: addr, Count: count, Code: me.ExceptionCode}
+		}
+		// No exception has code 0: the reply was cut short or garbled.
+		err = fmt.Errorf("exception reply without an exception code: %w", err)
 	}
 	if isTimeout(err) && !errors.Is(err, ErrTimeout) {
 		err = fmt.Errorf("%w: %w", ErrTimeout, err)
