@@ -38,7 +38,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const file = "site.yaml"
 		c, err := Parse(file, data)
-		lines := bytes.Count(data, []byte("\n")) + 1
+		// at most: YAML ends a line at CR, LF, NEL, LS and PS too
+		lines := 1 + bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) +
+			bytes.Count(data, []byte("\u0085")) + bytes.Count(data, []byte("\u2028")) + bytes.Count(data, []byte("\u2029"))
 		if err != nil {
 			var es Errors
 			if !errors.As(err, &es) || len(es) == 0 {
@@ -93,6 +95,7 @@ func TestSyntaxErrorLine(t *testing.T) {
 		{"control character", "a: 1\n\x01", 2},
 		{"invalid UTF-8", "a: 1\nb: 2\nc: \xff\n", 3},
 		{"unknown anchor", "a: 1\nb: *x\n", 2},
+		{"lines ended by CR", "a: 1\r\nb: 2\rc: *x\r", 3},
 		{"named by yaml", "site: [\n", 1},
 	}
 	for _, tt := range tests {

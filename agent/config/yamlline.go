@@ -16,7 +16,7 @@ func yamlErrorLine(err error, data []byte) int {
 	if l := syntaxLine(err); l > 0 {
 		return l
 	}
-	lineAt := func(off int) int { return bytes.Count(data[:off], []byte("\n")) + 1 }
+	lineAt := func(off int) int { return yamlLines(data[:off]) }
 	msg := err.Error()
 	if _, rest, ok := strings.Cut(msg, "unknown anchor '"); ok {
 		if name, _, ok := strings.Cut(rest, "' referenced"); ok {
@@ -45,4 +45,24 @@ func yamlPrintable(r rune) bool {
 		return true
 	}
 	return r == 0xFEFF // a byte order mark
+}
+
+// yamlLines counts the lines of b as YAML does: CR LF, CR, LF, NEL, LS
+// and PS each end one.
+func yamlLines(b []byte) int {
+	n := 1
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		switch r {
+		case '\r':
+			if i+1 < len(b) && b[i+1] == '\n' {
+				size++
+			}
+			n++
+		case '\n', 0x85, 0x2028, 0x2029:
+			n++
+		}
+		i += size
+	}
+	return n
 }

@@ -38,7 +38,9 @@ func FuzzParseProfile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const file = "f.yaml"
 		p, err := ParseProfile(file, data)
-		lines := bytes.Count(data, []byte("\n")) + 1
+		// at most: YAML ends a line at CR, LF, NEL, LS and PS too
+		lines := 1 + bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) +
+			bytes.Count(data, []byte("\u0085")) + bytes.Count(data, []byte("\u2028")) + bytes.Count(data, []byte("\u2029"))
 		if err != nil {
 			if p != nil {
 				t.Fatal("a profile and an error")
