@@ -56,7 +56,7 @@ func ParseAddress(s string) (Address, error) {
 		}
 		host, port, err := net.SplitHostPort(u.Host)
 		if err != nil {
-			host, port = u.Host, ""
+			host, port = u.Hostname(), "" // an IPv6 literal loses its brackets
 			if a.Scheme == "rtutcp" {
 				return a, fmt.Errorf("%q has no port (a serial device server's port, e.g. rtutcp://%s:4001)", s, u.Host)
 			}
@@ -68,7 +68,13 @@ func ParseAddress(s string) (Address, error) {
 		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
 			return a, fmt.Errorf("%q: port %q is not 1-65535", s, port)
 		}
+		if host == "" {
+			return a, fmt.Errorf("%q has no host (write %s://HOST:PORT)", s, a.Scheme)
+		}
 		a.Host = net.JoinHostPort(host, port)
+		if _, _, err := net.SplitHostPort(a.Host); err != nil {
+			return a, fmt.Errorf("%q: %q is not a host name or address", s, host)
+		}
 		if a.Scheme != "snmp" && len(a.Query) > 0 {
 			return a, fmt.Errorf("%q: unknown parameter %s", s, firstKey(a.Query))
 		}

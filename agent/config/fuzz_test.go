@@ -3,7 +3,9 @@ package config
 import (
 	"bytes"
 	"errors"
+	"net"
 	"os"
+	"strconv"
 	"testing"
 )
 
@@ -109,5 +111,66 @@ func TestSyntaxErrorLine(t *testing.T) {
 				t.Errorf("%q at line %d, want %d", es[0], es[0].Line, tt.line)
 			}
 		})
+	}
+}
+
+// FuzzParseAddress feeds arbitrary strings to the device address parser:
+// it must never panic, and an address it accepts is one a driver can use:
+// a host and a port 1-65535 that split apart again for the network
+// schemes, a path and line settings in range for rtu, a bus for i2c.
+func FuzzParseAddress(f *testing.F) {
+	for _, s := range []string{
+		"tcp://10.0.0.5", "tcp://10.0.0.5:1502", "tcp://[::1]:502", "rtutcp://h:4001",
+		"rtu:///dev/ttyUSB0?baud=9600&parity=n&stop_bits=2&data_bits=7", "rtu:///dev/ttyUSB0",
+		"snmp://public@10.0.0.9:161?version=2c", "i2c:///dev/i2c-1?addr=0x48&sensor=tmp102",
+		"10.0.0.5:502", "rtu://dev/tty", "tcp://h:99999", "tcp://h?unit=1", "ftp://h",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ParseAddress(s)
+		if err != nil {
+			return
+		}
+		switch a.Scheme {
+		case "tcp", "rtutcp", "snmp":
+			host, port, err := net.SplitHostPort(a.Host)
+			if err != nil {
+				t.Fatalf("%q: host %q does not split: %v", s, a.Host, err)
+			}
+			if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+				t.Fatalf("%q: port %q", s, port)
+			}
+			if net.JoinHostPort(host, port) != a.Host {
+				t.Fatalf("%q: host %q is not host %q port %q", s, a.Host, host, port)
+			}
+		case "rtu":
+			if a.Path == "" || a.Baud < 300 || a.Baud > 4000000 || a.DataBits < 7 || a.DataBits > 8 ||
+				(a.Parity != "N" && a.Parity != "E" && a.Parity != "O") || a.StopBits < 1 || a.StopBits > 2 {
+				t.Fatalf("%q: serial line %+v", s, a)
+			}
+			if b := a.CharBits(); b < 9 || b > 12 {
+				t.Fatalf("%q: %d bits a character", s, b)
+			}
+		case "i2c":
+			if a.Path == "" {
+				t.Fatalf("%q: no bus", s)
+			}
+		default:
+			t.Fatalf("%q: scheme %q accepted", s, a.Scheme)
+		}
+	})
+}
+
+// TestParseAddressHost checks the host cases the fuzz target found: an
+// IPv6 literal without a port, and hosts that are not hosts.
+func TestParseAddressHost(t *testing.T) {
+	if a, err := ParseAddress("tcp://[::1]"); err != nil || a.Host != "[::1]:502" {
+		t.Errorf("tcp://[::1] = %q, %v; want [::1]:502", a.Host, err)
+	}
+	for _, bad := range []string{"tcp://]", "tcp://:502", "snmp://public@:161"} {
+		if a, err := ParseAddress(bad); err == nil {
+			t.Errorf("%s accepted as %q", bad, a.Host)
+		}
 	}
 }
