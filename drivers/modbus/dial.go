@@ -83,6 +83,9 @@ func ParseAddress(raw string) (Address, error) {
 		if a.Serial.Baud, err = intParam(q, "baud", 0); err != nil {
 			return bad("%v", err)
 		}
+		if a.Serial.Baud < 0 {
+			return bad("baud %d", a.Serial.Baud)
+		}
 		if a.Serial.DataBits, err = intParam(q, "data_bits", 0); err != nil {
 			return bad("%v", err)
 		}
@@ -109,6 +112,13 @@ func ParseAddress(raw string) (Address, error) {
 		a.Host = u.Host
 		if u.Port() == "" {
 			a.Host = net.JoinHostPort(u.Hostname(), "502")
+		}
+		host, port, err := net.SplitHostPort(a.Host)
+		if err != nil || host == "" {
+			return bad("host %q (want HOST or HOST:PORT)", u.Host)
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+			return bad("port %q (want 1..65535)", port)
 		}
 	}
 	unit, err := intParam(q, "unit", 1)

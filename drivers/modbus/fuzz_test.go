@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -116,4 +118,62 @@ func FuzzTCPResponse(f *testing.F) {
 			t.Fatalf("%v: %d resets, want 1", err, l.resets)
 		}
 	})
+}
+
+// FuzzParseAddress feeds arbitrary strings to the device address parser:
+// it must never panic, and an address it accepts names a host and a port
+// 1-65535 that split apart again (TCP schemes) or a serial device with
+// line settings in range (RTU), and a unit the scheme allows.
+func FuzzParseAddress(f *testing.F) {
+	for _, s := range []string{
+		"tcp://10.0.0.5", "modbus+tcp://10.0.0.5:1502?unit=3&profile=sunspec&timeout=300ms",
+		"rtutcp://[::1]:4001?unit=7", "rtu+tcp://gw:4001", "tcp://[::1]",
+		"rtu:///dev/ttyUSB0?baud=9600&parity=n&stop_bits=2&data_bits=7&unit=3", "rtu://ttyS0",
+		"tcp://", "tcp://h?unit=300", "tcp://h?timeout=soon", "tcp://h?colour=red", "tcp://h:99999",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ParseAddress(s)
+		if err != nil {
+			return
+		}
+		switch a.Scheme {
+		case SchemeTCP, SchemeRTUTCP:
+			host, port, err := net.SplitHostPort(a.Host)
+			if err != nil || host == "" {
+				t.Fatalf("%q: host %q does not split: %v", s, a.Host, err)
+			}
+			if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+				t.Fatalf("%q: port %q", s, port)
+			}
+			if a.Unit == 0 && a.Scheme != SchemeTCP {
+				t.Fatalf("%q: unit 0 over %s", s, a.Scheme)
+			}
+		case SchemeRTU:
+			sc := a.Serial
+			if sc.Device == "" || (sc.DataBits != 7 && sc.DataBits != 8) || (sc.StopBits != 1 && sc.StopBits != 2) ||
+				(sc.Parity != "N" && sc.Parity != "E" && sc.Parity != "O") || sc.Baud <= 0 || a.Unit == 0 {
+				t.Fatalf("%q: serial line %+v unit %d", s, sc, a.Unit)
+			}
+		default:
+			t.Fatalf("%q: scheme %q", s, a.Scheme)
+		}
+		if a.Unit > 247 || a.Timeout < 0 {
+			t.Fatalf("%q: unit %d timeout %v", s, a.Unit, a.Timeout)
+		}
+	})
+}
+
+// TestParseAddressHostPort checks what the fuzz target found: a port out
+// of range, a host that is not one and a negative baud rate are refused.
+func TestParseAddressHostPort(t *testing.T) {
+	for _, bad := range []string{"tcp://h:99999", "tcp://h:0", "tcp://]", "tcp://:502", "rtu:///dev/ttyS0?baud=-5"} {
+		if a, err := ParseAddress(bad); err == nil {
+			t.Errorf("%s accepted as %+v", bad, a)
+		}
+	}
+	if a, err := ParseAddress("tcp://[::1]"); err != nil || a.Host != "[::1]:502" {
+		t.Errorf("tcp://[::1] = %q, %v", a.Host, err)
+	}
 }
