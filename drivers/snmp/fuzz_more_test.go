@@ -3,6 +3,7 @@ package snmp
 import (
 	"bytes"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,6 +101,38 @@ func FuzzParseProfile(f *testing.F) {
 			if _, ok := ps.Select(s); !ok {
 				t.Fatalf("Select(%q) found nothing", s)
 			}
+		}
+	})
+}
+
+// FuzzParseURL feeds arbitrary strings to the snmp:// URL parser: it must
+// never panic, and a URL it accepts names a host and a port 1-65535, a
+// positive timeout if any, and a rate the client can size its window by
+// (finite, at most MaxRate: a float too large for an int converts to the
+// largest int on ARM, and the window would be that long).
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{
+		"snmp://public@10.0.0.9:161?version=2c&profile=apc-rpdu",
+		"snmp://127.0.0.1?version=1&timeout=2s&retries=0&rate=2.5",
+		"snmp://ops@h?version=3&level=authPriv&auth=SHA&auth_pass=longpassword&priv=AES&priv_pass=longpassword&context=c",
+		"snmp://[::1]:1161", "snmp://h?rate=NaN", "snmp://h?rate=1e300", "snmp://h:0", "snmp://h?colour=red", "http://h",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		cfg, _, err := ParseURL(s)
+		if err != nil {
+			return
+		}
+		g, err := gosnmpFor(cfg)
+		if err != nil {
+			t.Fatalf("%q accepted, but %v", s, err)
+		}
+		if g.Target == "" || g.Port == 0 {
+			t.Fatalf("%q: target %q port %d", s, g.Target, g.Port)
+		}
+		if cfg.Timeout < 0 || cfg.RateLimit < 0 || cfg.RateLimit > MaxRate || math.IsNaN(cfg.RateLimit) {
+			t.Fatalf("%q: timeout %v rate %v", s, cfg.Timeout, cfg.RateLimit)
 		}
 	})
 }

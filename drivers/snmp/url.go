@@ -82,6 +82,9 @@ func (ps *Profiles) Resolve(ctx context.Context, c Conn) (*Profile, string, erro
 	return nil, id, fmt.Errorf("snmp %s: sysObjectID %q: %w", c.String(), id, ErrNoProfile)
 }
 
+// MaxRate is the highest ?rate= of an snmp:// URL, in requests a second.
+const MaxRate = 10000
+
 // ParseURL reads an snmp:// URL into a Config and a profile name ("" or
 // "auto" for automatic choice):
 //
@@ -136,8 +139,8 @@ func ParseURL(raw string) (Config, string, error) {
 			}
 		case "rate":
 			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || f <= 0 {
-				return Config{}, "", fmt.Errorf("snmp URL: rate %q: want requests a second > 0", v)
+			if err != nil || !(f > 0 && f <= MaxRate) {
+				return Config{}, "", fmt.Errorf("snmp URL: rate %q: want requests a second, more than 0 and at most %d", v, MaxRate)
 			}
 			cfg.RateLimit = f
 		case "level":
