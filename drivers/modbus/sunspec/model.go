@@ -261,6 +261,10 @@ func (m *Model) check(voc *vocab) error {
 	return nil
 }
 
+// maxModelLen bounds a block's registers: a model's length L is one
+// register, so no block of it is longer.
+const maxModelLen = 0xFFFF
+
 // checkBlock checks the points of the fixed block (g nil) or of group g.
 func checkBlock(m *Model, ps []Point, g *Group, vars map[string]bool, voc *vocab) error {
 	off := 0
@@ -275,8 +279,8 @@ func checkBlock(m *Model, ps []Point, g *Group, vars map[string]bool, voc *vocab
 		}
 		seen[p.Name] = true
 		if p.Type == "string" {
-			if p.Size <= 0 {
-				return fmt.Errorf("point %s: string needs a size", p.Name)
+			if p.Size <= 0 || p.Size > maxModelLen {
+				return fmt.Errorf("point %s: string needs a size of 1 to %d registers", p.Name, maxModelLen)
 			}
 		} else if n, ok := typeSizes[p.Type]; !ok {
 			return fmt.Errorf("point %s: unknown type %q", p.Name, p.Type)
@@ -287,6 +291,9 @@ func checkBlock(m *Model, ps []Point, g *Group, vars map[string]bool, voc *vocab
 			return fmt.Errorf("point %s: offset %d, the sizes before it give %d", p.Name, p.Offset, off)
 		}
 		off += p.Len()
+		if off > maxModelLen {
+			return fmt.Errorf("point %s: ends at register %d, past the longest model (%d)", p.Name, off, maxModelLen)
+		}
 		if p.SF != "" {
 			sf, ok := m.Point(p.SF)
 			if !ok && g != nil {
