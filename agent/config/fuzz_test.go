@@ -25,6 +25,8 @@ func FuzzParse(f *testing.F) {
 		head + "devices:\n  - {name: i, driver: i2c, address: \"i2c:///dev/i2c-1?addr=0x48&sensor=tmp102\"}\n",
 		head + "nut: {enabled: true, listen: \"127.0.0.1:3493\", max_clients: 8}\nmetrics: {listen: \"localhost:9\"}\n",
 		head + "commands: {max_age: 60s, operator_seq_file: seq.json}\nshed: {groups: []}\ndetect: {rate: 0.5}\n",
+		head + "traps: {enabled: true, listen: \"127.0.0.1:1162\", communities: [public],\n" +
+			"  users: [{user: ops, auth_protocol: SHA, auth_password_env: A, priv_protocol: AES, priv_password_file: p}]}\n",
 		head + "site: t\n",
 		"site: a/b\nmqtt: {broker: \"http://h\", telemetry_qos: 3}\n",
 		"site: [\n",
