@@ -96,6 +96,8 @@ type unit struct {
 	fastLvl   level
 	fastRate  float64
 	fastWhy   string
+	held      float64 // the voltage step last seen, relative
+	heldZ     float64 // and in units of its noise
 }
 
 // room is the air a battery device breathes.

@@ -8,6 +8,16 @@ import (
 	"time"
 )
 
+// voltAvg is the time constant (s) over which a voltage deviation is
+// averaged, and voltHold the minutes a sag must hold to count.
+const (
+	voltAvg  = 120
+	voltHold = 4
+	// voltNoiseFloor is the least noise (relative) a voltage deviation is
+	// taken to have.
+	voltNoiseFloor = 5e-5
+)
+
 const (
 	refNeighbours = "neighbours"
 	refRoom       = "room"
@@ -369,7 +379,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		sc = sc[:k]
 		if len(sc) >= 3 {
 			for p, e := range sc {
-				d.updateDeviation(e.s, now, e.s.level/medianWithout(sc, p)-1, recentLoad)
+				d.updateDeviation(e.s, now, e.s.level/medianWithout(sc, p)-1, recentLoad, newMin)
 			}
 		}
 		d.scratch = sc[:0]
@@ -534,26 +544,53 @@ func (d *Detector) accel(s *sensor, settled bool) {
 
 // updateDeviation follows the relative deviation of a voltage from its
 // group's median, and its long-run offset.
-func (d *Detector) updateDeviation(s *sensor, now int64, dv float64, recentLoad bool) {
+func (d *Detector) updateDeviation(s *sensor, now int64, dv float64, recentLoad, newMin bool) {
 	if !s.hasDev {
-		s.hasDev, s.dev0, s.devNow = true, dv, dv
+		s.hasDev, s.dev0, s.devNow, s.devFast = true, dv, dv, dv
 		for i := range s.devHist {
 			s.devHist[i] = dv
 		}
+		s.sagMin = history{}
+		s.sagHeld, s.devMAD = 0, 0
 		s.settleUntil = now + int64(d.cfg.Settle)
 		return
 	}
 	copy(s.devHist[1:], s.devHist[:len(s.devHist)-1])
 	s.devHist[0] = s.devNow
 	s.devNow = dv
-	if now < s.settleUntil {
-		s.dev0 = dv
+	dt := float64(d.cfg.Tick) / 1e9
+	s.devFast = s.devFast + float64(dt/(voltAvg+dt)*(dv-s.devFast))
+	sag := s.devFast - s.dev0
+	switch {
+	case now < s.settleUntil:
+		// learn the noise while settling
+		s.devMAD = s.devMAD + float64(dt/(120+dt)*(abs(dv-s.devFast)-s.devMAD))
+		s.dev0 = s.devFast
 		for i := range s.devHist {
 			s.devHist[i] = dv
 		}
-	} else if !recentLoad {
-		dt := float64(d.cfg.Tick) / 1e9
+		sag = 0
+	case !recentLoad && sag > -d.cfg.VoltageStep/2:
+		// the long-run offset follows slowly, and not into a sag under watch
 		s.dev0 = s.dev0 + float64(dt/(7200+dt)*(dv-s.dev0))
+		s.devMAD = s.devMAD + float64(dt/(3600+dt)*(abs(dv-s.devFast)-s.devMAD))
+	}
+	if newMin {
+		s.sagMin.push(sag, !recentLoad && now >= s.settleUntil)
+	}
+	// a sag counts once it held for voltHold minutes
+	s.sagHeld = 0
+	held := sag
+	for k := 0; k < voltHold; k++ {
+		v, ok := s.sagMin.at(k)
+		if !ok {
+			held = 0
+			break
+		}
+		held = math.Max(held, v)
+	}
+	if held < 0 && !recentLoad {
+		s.sagHeld = held
 	}
 }
 
@@ -613,9 +650,21 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 		sag = math.Min(sag, v.devNow-v.dev0)
 		drop = math.Min(drop, v.devNow-v.devHist[len(v.devHist)-1])
 	}
+	// a sag that held for minutes at rest, against the sensor's own noise:
+	// a cell drained by an internal short
+	held, z := 0.0, 0.0
+	for _, v := range u.volts {
+		if !v.hasDev || !v.valid(now, stale) || v.sagHeld >= 0 {
+			continue
+		}
+		held = math.Min(held, v.sagHeld)
+		z = math.Min(z, v.sagHeld/math.Max(v.devMAD, voltNoiseFloor))
+	}
+	stepEv := !recentLoad && held <= -cfg.VoltageStep && z <= -cfg.VoltageStepZ
+	fallEv := !recentLoad && held <= -cfg.VoltageFall && z <= -cfg.VoltageFallZ
 	voltEv := !recentLoad && (sag <= -cfg.VoltageSag || drop <= -cfg.VoltageDrop)
 	var also []string
-	if voltEv {
+	if voltEv || stepEv {
 		also = append(also, "voltage sag")
 	}
 	if r.gas >= warning {
@@ -628,6 +677,14 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 		th = min(critical, th+level(len(also)))
 	} else if !recentLoad && drop <= -cfg.VoltageDrop {
 		th, why = advisory, "voltage drop"
+	} else if stepEv {
+		th, why = advisory, "voltage step"
+	}
+	if fallEv && th < warning {
+		th, why = warning, "voltage falling against its group"
+	}
+	if stepEv || fallEv {
+		u.held, u.heldZ = held, z
 	}
 	if strLvl > th {
 		th, why = strLvl, strWhy
@@ -719,6 +776,10 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 	if drop != 0 {
 		ev["voltage_drop"] = round3(drop)
 	}
+	if u.held != 0 && st != StateCleared {
+		ev["voltage_step_percent"] = round3(100 * u.held)
+		ev["voltage_step_noise_ratio"] = round3(u.heldZ)
+	}
 	if r.gas > none {
 		ev["offgas_point"], ev["offgas_rise_ppm"] = r.gasPoint, round3(r.gasRise)
 	}
@@ -748,6 +809,9 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 		msg = fmt.Sprintf("%s at %.0f °C and still heating %.1f °C/min with no discharge to explain it", u.subject, s.last, s.lrate)
 	case why == "heating fast with no discharge" && s != nil:
 		msg = fmt.Sprintf("%s heating %.1f °C/min with no discharge and no room change to explain it", u.subject, s.lrate)
+	case why == "voltage falling against its group" || why == "voltage step":
+		msg = fmt.Sprintf("%s voltage %.2f %% below its group for minutes at rest (%.0f times its noise): %s",
+			u.subject, -100*u.held, -u.heldZ, why)
 	case why == "self-heating" && s != nil:
 		msg = fmt.Sprintf("%s at %.0f °C and still rising: self-heating", u.subject, s.last)
 	case why == "fast rise" || why == "fast rise with voltage drop" || why == "fast rise above the temperature limit":

@@ -162,6 +162,10 @@ type sensor struct {
 	dev0    float64 // long-run offset of the deviation
 	devNow  float64
 	devHist [4]float64 // deviation at the last ticks, for sudden drops
+	devFast float64    // deviation averaged over minutes (noise down)
+	sagMin  history    // per minute: devFast - dev0
+	sagHeld float64    // the least sag of the last minutes: a sag that held
+	devMAD  float64    // mean absolute deviation of a sample from devFast: its noise
 
 	// gas baseline
 	hasBase bool
