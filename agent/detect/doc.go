@@ -44,6 +44,14 @@
 //     hours: a float current climbing to Config.FloatRatio times its
 //     baseline (VRLA thermal runaway, IEEE 1491) while the string warms
 //     with no load and a steady room is a warning.
+//   - Internal shorts. A short drains its cell: the module or cell
+//     voltage falls against the median of its group while the string is
+//     at rest, often before its thermistor sees any heat. The deviation is
+//     averaged over two minutes and must hold for four, and is measured
+//     both relative (Config.VoltageStep, VoltageFall) and in units of that
+//     sensor's own noise (VoltageStepZ, VoltageFallZ), so a coarse or
+//     noisy voltage channel does not alarm. A step is an advisory and
+//     corroborates thermal evidence; a deep fall is a warning on its own.
 //   - Corroboration. A cell or module voltage sagging against its group,
 //     off-gas (gas.h2, gas.co, gas.voc) rising above its baseline in the
 //     room, and a climbing float current each raise a module's verdict by
