@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -152,8 +153,9 @@ func checkLayout(t *testing.T, p *modbus.Profile, sim *modbussim.Sim, src modbus
 
 // compare checks one telemetry message against what the simulator served
 // (exactly) and against the values it was given (to the register's
-// resolution).
-func compare(t *testing.T, device string, tm mqtt.Telemetry, p *modbus.Profile, sim *modbussim.Sim, src modbussim.Map) {
+// resolution). A partial message (a poll of which a request timed out)
+// is checked on the points it carries.
+func compare(t *testing.T, device string, tm mqtt.Telemetry, p *modbus.Profile, sim *modbussim.Sim, src modbussim.Map, partial bool) {
 	t.Helper()
 	vals, texts := sim.Values(), sim.Texts()
 	servedPoints := map[string]bool{}
@@ -163,13 +165,15 @@ func compare(t *testing.T, device string, tm mqtt.Telemetry, p *modbus.Profile, 
 	for k := range texts {
 		servedPoints[k] = true
 	}
-	if len(tm.Points) != len(servedPoints) {
+	if len(tm.Points) != len(servedPoints) && !partial {
 		t.Errorf("%s: %d points in telemetry, the simulator serves %d", device, len(tm.Points), len(servedPoints))
 	}
 	for _, pt := range p.Points {
 		got, ok := tm.Points[pt.Point]
 		if !ok {
-			t.Errorf("%s: %s missing from telemetry", device, pt.Point)
+			if !partial {
+				t.Errorf("%s: %s missing from telemetry", device, pt.Point)
+			}
 			continue
 		}
 		if text, isText := texts[pt.Point]; isText {
@@ -282,24 +286,55 @@ func TestTelemetryMatchesSimulator(t *testing.T) {
 
 	sub := subscribe(t, m.URL)
 	a := startAgent(t, m.URL, devices)
-	var all []string
-	for _, d := range devices {
-		all = append(all, d.name)
+	// Two complete polls of every device. On a loaded machine a request
+	// now and then takes longer than its 500 ms timeout (a paced reply of
+	// a few milliseconds stalled mid-way in a parallel interop run), and
+	// that poll's message lacks the points of that request: it is checked
+	// on the points it carries, and its failure must be a timeout.
+	complete := func(d string) []mqtt.Telemetry {
+		var out []mqtt.Telemetry
+		for _, tm := range sub.messages(d) {
+			if len(tm.Points) == len(sims[d].p.Points) {
+				out = append(out, tm)
+			}
+		}
+		return out
 	}
-	sub.waitMessages(t, 2, 30*time.Second, all...)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var missing []string
+		for _, d := range devices {
+			if len(complete(d.name)) < 2 {
+				missing = append(missing, d.name)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30s, fewer than 2 complete telemetry messages from %v", missing)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	a.stop(t)
 
 	for _, d := range devices {
 		s := sims[d.name]
 		ms := sub.messages(d.name)
 		for _, tm := range ms {
-			compare(t, d.name, tm, s.p, s.sim, s.src)
+			compare(t, d.name, tm, s.p, s.sim, s.src, len(tm.Points) != len(s.p.Points))
 		}
-		t.Logf("%s: %d messages, %d points each, all equal to what was served", d.name, len(ms), len(ms[0].Points))
+		t.Logf("%s: %d messages, %d complete, %d points each, all equal to what was served", d.name, len(ms), len(complete(d.name)), len(s.p.Points))
+	}
+	failed := regexp.MustCompile(`msg="poll failed" device=(\S+) err="((?:[^"\\]|\\.)*)"`)
+	for _, m := range failed.FindAllStringSubmatch(a.log.String(), -1) {
+		if !strings.Contains(m[2], "timeout") && !strings.Contains(m[2], "deadline exceeded") {
+			t.Errorf("%s: a poll failed other than by a timeout: %s", m[1], m[2])
+		}
 	}
 	for dev, st := range a.deviceStats() {
 		if st[1] != 0 {
-			t.Errorf("%s: %d failed polls of %d", dev, st[1], st[0])
+			t.Logf("%s: %d timed-out polls of %d", dev, st[1], st[0])
 		}
 	}
 	if len(sub.bad) > 0 {
