@@ -19,7 +19,7 @@ func TestShedChainMeasured(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	res, err := demo.Run(ctx, demo.Options{Speed: 40, Seed: 1})
+	res, err := demo.Run(ctx, demo.Options{Speed: 20, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
