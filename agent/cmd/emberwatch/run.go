@@ -743,7 +743,7 @@ func newActions(cfg *config.Config, e *env, log *slog.Logger, plan *shed.Plan, d
 		}
 		a.link = &actionLink{log: log}
 		opts := shed.ControllerOptions{
-			Site: cfg.Site, Signer: signer, Publisher: a.link, Switch: outletSwitch(devs),
+			Site: cfg.Site, Signer: signer, Publisher: &reliableShed{pub: stage.pub, link: a.link}, Switch: outletSwitch(devs),
 			StatusTopic: mqtt.NewTopics(cfg.Site, cfg.Gateway).Root + "/shed",
 			Logger:      log.With("component", "shed"),
 		}
@@ -1048,6 +1048,29 @@ func (l *actionLink) close() {
 }
 
 var _ shed.Publisher = (*actionLink)(nil)
+
+// reliableShed publishes the shed controller's commands and outcomes
+// through the publisher's disk-backed queue, so they are delivered at least
+// once, in order, and survive a broker outage or a restart (a host still
+// refuses one that arrives stale); the retained shed status, where only the
+// latest matters, goes straight out on the action link.
+type reliableShed struct {
+	pub  *mqtt.Publisher
+	link *actionLink
+}
+
+// Publish implements shed.Publisher.
+func (r *reliableShed) Publish(ctx context.Context, topic string, payload []byte, retain bool) error {
+	if retain || r.pub == nil {
+		return r.link.Publish(ctx, topic, payload, retain)
+	}
+	if err := r.pub.PublishReliable("shed", topic, payload, false); err != nil {
+		return fmt.Errorf("queue %s: %w", topic, err)
+	}
+	return nil
+}
+
+var _ shed.Publisher = (*reliableShed)(nil)
 
 // topicMatch reports whether an MQTT topic matches a filter with + and #.
 func topicMatch(filter, topic string) bool {
