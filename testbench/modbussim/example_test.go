@@ -76,7 +76,9 @@ func ExampleBus() {
 	go func() { _ = bus.ServeRTU(ctx, pty.Server, 115200) }()
 
 	h := gb.NewRTUClientHandler(pty.Path) // opened like a serial port
-	h.BaudRate, h.Timeout = 115200, 100*time.Millisecond
+	// A second for the dead unit to time out: at 100 ms a busy machine
+	// held off the live unit 3's reply as well.
+	h.BaudRate, h.Timeout = 115200, time.Second
 	defer h.Close()
 	for _, unit := range bus.Units() {
 		h.SlaveId = unit
