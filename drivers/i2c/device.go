@@ -110,7 +110,7 @@ func NewSensor(spec Spec, b i2c.Bus, opts *Opts) (*Sensor, error) {
 	}
 	units := map[string]string{}
 	for _, pt := range spec.Points {
-		ps, _ := lookupPoint(voc, pt)
+		ps, _ := voc.Lookup(pt)
 		units[pt] = ps.Unit
 	}
 	return &Sensor{spec: spec, kind: kinds[spec.Sensor], bus: b, opts: o, units: units,

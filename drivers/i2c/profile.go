@@ -316,7 +316,7 @@ func checkSpec(s *Spec, kinds map[string]*Kind, voc *drivers.PointVocabulary, ad
 			add(s.lineOf("points"), "points."+role, "the %s has no value %q (it gives %s)", k.Name, role, strings.Join(k.Roles, ", "))
 			continue
 		}
-		spec, ok := lookupPoint(voc, pt)
+		spec, ok := voc.Lookup(pt)
 		switch {
 		case !ok:
 			add(s.lineOf("points"), "points."+role, "%q is not a contract point name", pt)
@@ -393,50 +393,4 @@ func topLine(data []byte, key string) int {
 		}
 	}
 	return 1
-}
-
-// lookupPoint finds the vocabulary entry of a point name. It asks the
-// vocabulary, then matches the table's patterns segment by segment itself
-// (N and M standing for indices from 1): drivers.PointVocabulary.Lookup
-// does not match indexed names such as ambient.2.temperature yet.
-func lookupPoint(voc *drivers.PointVocabulary, name string) (drivers.PointSpec, bool) {
-	if s, ok := voc.Lookup(name); ok {
-		return s, true
-	}
-	segs := strings.Split(name, ".")
-	for _, spec := range voc.Specs() {
-		pat := strings.Split(spec.Pattern, ".")
-		if len(pat) != len(segs) {
-			continue
-		}
-		match := true
-		for i, ps := range pat {
-			if ps == "N" || ps == "M" {
-				match = isIndex(segs[i])
-			} else {
-				match = ps == segs[i]
-			}
-			if !match {
-				break
-			}
-		}
-		if match {
-			return spec, true
-		}
-	}
-	return drivers.PointSpec{}, false
-}
-
-// isIndex reports whether s is a contract index: decimal, from 1, no
-// leading zero.
-func isIndex(s string) bool {
-	if s == "" || s[0] < '1' || s[0] > '9' {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }

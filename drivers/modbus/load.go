@@ -330,7 +330,7 @@ func checkRegister(r *Register, voc *drivers.PointVocabulary, add func(int, stri
 		add(r.LineOf("point"), "point", "point %q has a {variable} with no repeat", r.Point)
 		return false
 	}
-	spec, known := lookupPoint(voc, sample)
+	spec, known := voc.Lookup(sample)
 	if !known {
 		add(r.LineOf("point"), "point", "unknown point %q (not in the contract vocabulary)", r.Point)
 		return false
@@ -479,53 +479,4 @@ func checkPoints(p *Profile, add func(int, string, string, ...any)) {
 		}
 		open = append(open, i)
 	}
-}
-
-// lookupPoint finds the vocabulary entry of a point name. It asks the
-// vocabulary first and then matches the name against the table's patterns
-// itself, segment by segment (N, M and S standing for indices from 1), so
-// that indexed names are recognised whatever the matcher's state.
-func lookupPoint(voc *drivers.PointVocabulary, name string) (drivers.PointSpec, bool) {
-	if s, ok := voc.Lookup(name); ok {
-		return s, true
-	}
-	segs := strings.Split(name, ".")
-	if len(segs) > 3 && segs[0] == "battery" && segs[1] == "string" && isIndex(segs[2]) {
-		segs = append([]string{"battery"}, segs[3:]...)
-	}
-	for _, spec := range voc.Specs() {
-		pat := strings.Split(spec.Pattern, ".")
-		if len(pat) != len(segs) {
-			continue
-		}
-		match := true
-		for i, ps := range pat {
-			if ps == "N" || ps == "M" {
-				match = isIndex(segs[i])
-			} else {
-				match = ps == segs[i]
-			}
-			if !match {
-				break
-			}
-		}
-		if match {
-			return spec, true
-		}
-	}
-	return drivers.PointSpec{}, false
-}
-
-// isIndex reports whether s is a contract index: a decimal from 1, no
-// leading zero.
-func isIndex(s string) bool {
-	if s == "" || s[0] < '1' || s[0] > '9' {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -3,4 +3,4 @@ package sunspec
 import "github.com/emberwatch/emberwatch/drivers"
 
 // Lookup exposes the vocabulary matcher to the external tests.
-func Lookup() func(name string) (drivers.PointSpec, bool) { return newVocab().lookup }
+func Lookup() func(name string) (drivers.PointSpec, bool) { return drivers.NewVocabulary().Lookup }

@@ -160,7 +160,7 @@ func LoadModels(fsys fs.FS) (*Models, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("sunspec: no model definitions (*.yaml) found")
 	}
-	voc := newVocab()
+	voc := drivers.NewVocabulary()
 	ms := &Models{byID: map[int]*Model{}}
 	for _, f := range files {
 		data, err := fs.ReadFile(fsys, f)
@@ -183,10 +183,10 @@ func LoadModels(fsys fs.FS) (*Models, error) {
 // ParseModel decodes one model definition strictly (unknown keys are
 // errors) and checks it against the contract vocabulary.
 func ParseModel(data []byte) (*Model, error) {
-	return parseModel(data, newVocab())
+	return parseModel(data, drivers.NewVocabulary())
 }
 
-func parseModel(data []byte, voc *vocab) (*Model, error) {
+func parseModel(data []byte, voc *drivers.PointVocabulary) (*Model, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	m := &Model{}
@@ -204,7 +204,7 @@ var templateVar = regexp.MustCompile(`\{([a-z]+)\}`)
 // unitsFor maps SunSpec units to contract units where they differ.
 var unitsFor = map[string]string{"C": "°C", "%WHRtg": "%"}
 
-func (m *Model) check(voc *vocab) error {
+func (m *Model) check(voc *drivers.PointVocabulary) error {
 	if m.ID <= 0 || m.ID >= 0xFFFF {
 		return fmt.Errorf("id %d out of range", m.ID)
 	}
@@ -266,7 +266,7 @@ func (m *Model) check(voc *vocab) error {
 const maxModelLen = 0xFFFF
 
 // checkBlock checks the points of the fixed block (g nil) or of group g.
-func checkBlock(m *Model, ps []Point, g *Group, vars map[string]bool, voc *vocab) error {
+func checkBlock(m *Model, ps []Point, g *Group, vars map[string]bool, voc *drivers.PointVocabulary) error {
 	off := 0
 	seen := map[string]bool{}
 	for i := range ps {
@@ -319,7 +319,7 @@ func checkBlock(m *Model, ps []Point, g *Group, vars map[string]bool, voc *vocab
 	return nil
 }
 
-func checkContract(p *Point, vars map[string]bool, voc *vocab) error {
+func checkContract(p *Point, vars map[string]bool, voc *drivers.PointVocabulary) error {
 	for _, mt := range templateVar.FindAllStringSubmatch(p.Contract, -1) {
 		if !vars[mt[1]] {
 			return fmt.Errorf("point %q: {%s} is not an index of this block", p.Contract, mt[1])
@@ -329,7 +329,7 @@ func checkContract(p *Point, vars map[string]bool, voc *vocab) error {
 	if strings.ContainsAny(name, "{}") {
 		return fmt.Errorf("point %q: malformed template", p.Contract)
 	}
-	spec, ok := voc.lookup(name)
+	spec, ok := voc.Lookup(name)
 	if !ok {
 		return fmt.Errorf("point %q is not in the contract vocabulary", p.Contract)
 	}
