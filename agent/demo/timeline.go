@@ -214,9 +214,10 @@ func (r *recorder) ack(a command.Ack) {
 	at := r.now()
 	for _, k := range r.byHost[a.Host] {
 		t := &r.tl.Tiers[k]
-		if !t.HasCommanded {
-			continue
-		}
+		// A host may acknowledge before the controller has reported the
+		// command as sent (the publish returns after the broker has it,
+		// the host can be quicker): a shutting-down acknowledgement is
+		// only ever an answer to a command, so it counts either way.
 		switch a.Status {
 		case command.AckShuttingDown:
 			if _, ok := t.ShuttingDown[a.Host]; !ok {
