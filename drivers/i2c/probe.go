@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/emberwatch/emberwatch/drivers/profileyaml"
 	"log/slog"
 	"maps"
 	"net/url"
@@ -88,7 +89,7 @@ func ParseURL(raw string) (bus string, spec *Spec, err error) {
 		if errors.As(err, &te) {
 			var msgs []string
 			for _, e := range te.Errors {
-				e = yamlLine.ReplaceAllString(e, "$2")
+				e = profileyaml.StripLine(e)
 				e = strings.Replace(e, "field ", "unknown parameter ", 1)
 				e = strings.ReplaceAll(e, " not found", "")
 				msgs = append(msgs, strings.ReplaceAll(strings.ReplaceAll(e, " into i2c.plain", ""), " in type i2c.plain", ""))

@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/emberwatch/emberwatch/drivers/profileyaml"
 	"io"
 	"io/fs"
 	"path"
-	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/emberwatch/emberwatch/drivers"
@@ -146,19 +145,7 @@ func (s *Spec) String() string {
 // ProfileError is one problem in a profile file or probe URL, located by
 // file, line and field: it prints as "file:line: field: message", or
 // "field: message" when there is no file.
-type ProfileError struct {
-	File  string
-	Line  int
-	Field string
-	Msg   string
-}
-
-func (e *ProfileError) Error() string {
-	if e.File == "" {
-		return fmt.Sprintf("%s: %s", e.Field, e.Msg)
-	}
-	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Field, e.Msg)
-}
+type ProfileError = profileyaml.Error
 
 // LoadProfile reads and parses the profile at name in fsys (for example
 // os.DirFS("firmware-config/profiles/i2c")).
@@ -230,7 +217,7 @@ func ParseProfile(file string, data []byte) (*Profile, error) {
 			add(1, "profile", "empty profile")
 			return nil, errors.Join(errs...)
 		}
-		yamlErrors(err, add)
+		profileyaml.DecodeErrors(err, add)
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
 			return nil, errors.Join(errs...)
@@ -346,38 +333,6 @@ func addrList(as []uint16) string {
 		s[i] = fmt.Sprintf("0x%02X", a)
 	}
 	return strings.Join(s, ", ")
-}
-
-var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
-
-// yamlErrors turns yaml.v3 errors into ProfileErrors.
-func yamlErrors(err error, add func(int, string, string, ...any)) {
-	var msgs []string
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	} else {
-		msgs = []string{err.Error()}
-	}
-	for _, m := range msgs {
-		m = strings.TrimPrefix(m, "yaml: ")
-		line := 1
-		if sm := yamlLine.FindStringSubmatch(m); sm != nil {
-			line, _ = strconv.Atoi(sm[1])
-			m = sm[2]
-		}
-		field := "yaml"
-		if f, ok := strings.CutPrefix(m, "field "); ok {
-			name, _, _ := strings.Cut(f, " ")
-			field = name
-			m = "unknown field"
-		}
-		for _, t := range []string{"i2c.plain", "i2c.Profile", "i2c.Spec"} {
-			m = strings.ReplaceAll(m, " into "+t, "")
-			m = strings.ReplaceAll(m, " in type "+t, "")
-		}
-		add(line, field, "%s", m)
-	}
 }
 
 // topLine returns the line of a top-level key, or 1.

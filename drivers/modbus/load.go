@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/emberwatch/emberwatch/drivers/profileyaml"
 	"io"
 	"io/fs"
 	"math"
 	"path"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,16 +32,7 @@ const (
 
 // ProfileError is one problem in a profile file, located by file, line and
 // field: it prints as "file:line: field: message".
-type ProfileError struct {
-	File  string
-	Line  int
-	Field string
-	Msg   string
-}
-
-func (e *ProfileError) Error() string {
-	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Field, e.Msg)
-}
+type ProfileError = profileyaml.Error
 
 // LoadProfile reads and parses the profile at path in fsys. Errors are as
 // ParseProfile's; a missing file is reported as a *ProfileError on line 0.
@@ -73,7 +64,7 @@ func ParseProfile(file string, data []byte) (*Profile, error) {
 			add(1, "profile", "empty profile")
 			return nil, errors.Join(errs...)
 		}
-		yamlErrors(err, add)
+		profileyaml.DecodeErrors(err, add)
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
 			// A syntax error: nothing else can be trusted.
@@ -143,38 +134,6 @@ func ParseProfile(file string, data []byte) (*Profile, error) {
 		return nil, errors.Join(errs...)
 	}
 	return p, nil
-}
-
-var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
-
-// yamlErrors turns yaml.v3 errors ("yaml: line 3: ...", or a TypeError
-// listing "line 3: field x not found in type modbus.plain") into
-// ProfileErrors.
-func yamlErrors(err error, add func(int, string, string, ...any)) {
-	var msgs []string
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	} else {
-		msgs = []string{err.Error()}
-	}
-	for _, m := range msgs {
-		m = strings.TrimPrefix(m, "yaml: ")
-		line := 1
-		if sm := yamlLine.FindStringSubmatch(m); sm != nil {
-			line, _ = strconv.Atoi(sm[1])
-			m = sm[2]
-		}
-		field := "yaml"
-		if f, ok := strings.CutPrefix(m, "field "); ok {
-			name, _, _ := strings.Cut(f, " ")
-			field = name
-			m = "unknown field"
-		}
-		m = strings.ReplaceAll(m, " into modbus.plain", "")
-		m = strings.ReplaceAll(m, " in type modbus.plain", "")
-		add(line, field, "%s", m)
-	}
 }
 
 // topLines returns the line of each top-level key of the document.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/emberwatch/emberwatch/drivers/profileyaml"
 	"io"
 	"io/fs"
 	"path"
@@ -275,16 +276,7 @@ func (t *Trap) UnmarshalYAML(n *yaml.Node) error {
 
 // ProfileError is one problem in a profile file: it prints as
 // "file:line: field: message".
-type ProfileError struct {
-	File  string
-	Line  int
-	Field string
-	Msg   string
-}
-
-func (e *ProfileError) Error() string {
-	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Field, e.Msg)
-}
+type ProfileError = profileyaml.Error
 
 // LoadProfile reads and parses one profile file of fsys.
 func LoadProfile(fsys fs.FS, name string) (*Profile, error) {
