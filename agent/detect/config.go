@@ -124,6 +124,12 @@ type Config struct {
 	// evidence (IEEE 1491). 2, 0.2.
 	FloatRatio float64 `yaml:"float_ratio"`
 	FloatMin   float64 `yaml:"float_min"`
+	// FloatStep is how far (A) a string current at rest may rise above its
+	// lowest of the last half hour, held two minutes, with no discharge
+	// in the last two hours and the room steady, before it counts as the
+	// charger feeding an internal short: an advisory on its own, a warning
+	// with a module or cell voltage stepping down in that string. 0.2.
+	FloatStep float64 `yaml:"float_step"`
 	// StringWarm is how much (°C over five hours) the string's median
 	// temperature may rise above the room, beyond the room's own span over
 	// those hours, with no load and the room steady within StringRoomSpan,
@@ -195,6 +201,7 @@ func DefaultConfig() Config {
 		LoadCurrent:         2,
 		FloatRatio:          2,
 		FloatMin:            0.2,
+		FloatStep:           0.2,
 		StringWarm:          2,
 		StringRoomSpan:      3,
 		SensorMin:           -30,
@@ -231,7 +238,7 @@ func (c Config) withDefaults() Config {
 		{&c.ImbalanceWarning, &d.ImbalanceWarning}, {&c.AmbientRiseAdvisory, &d.AmbientRiseAdvisory},
 		{&c.AmbientRiseWarning, &d.AmbientRiseWarning}, {&c.AmbientAdvisory, &d.AmbientAdvisory},
 		{&c.AmbientWarning, &d.AmbientWarning}, {&c.LoadCurrent, &d.LoadCurrent},
-		{&c.FloatRatio, &d.FloatRatio}, {&c.FloatMin, &d.FloatMin},
+		{&c.FloatRatio, &d.FloatRatio}, {&c.FloatMin, &d.FloatMin}, {&c.FloatStep, &d.FloatStep},
 		{&c.StringWarm, &d.StringWarm}, {&c.StringRoomSpan, &d.StringRoomSpan}, {&c.SensorMin, &d.SensorMin},
 		{&c.SensorMax, &d.SensorMax}, {&c.SpikeJump, &d.SpikeJump}, {&c.StepJump, &d.StepJump}, {&c.StuckDelta, &d.StuckDelta},
 	}

@@ -3,6 +3,7 @@ package detect
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -50,6 +51,7 @@ type device struct {
 	units   []*unit
 	unitMap map[string]*unit
 	current *sensor
+	nCur    int  // current sensors seen
 	battery bool // has battery points: gets thermal_runaway verdicts
 
 	last     int64   // latest sample time
@@ -97,6 +99,8 @@ type unit struct {
 	fastRate  float64
 	fastWhy   string
 	held      float64 // the voltage step last seen, relative
+	cur       *sensor // the current of the unit's string
+	curN      int     // dev.nCur when cur was found
 	heldZ     float64 // and in units of its noise
 }
 
@@ -202,6 +206,7 @@ func (d *Detector) sensor(dev *device, point string) *sensor {
 		d.gases = append(d.gases, s)
 		s.alarm = alert{subject: point, kind: KindOffgas}
 	case roleCurrent:
+		dev.nCur++
 		if dev.current == nil {
 			dev.current = s
 		}
@@ -242,6 +247,26 @@ func (dev *device) unitFor(subject string) *unit {
 	dev.unitMap[subject] = u
 	dev.units = append(dev.units, u)
 	return u
+}
+
+// currentOf returns the current of u's string: the current point whose
+// subject (battery, battery.string.S) holds u, the longest such.
+func (dev *device) currentOf(u *unit) *sensor {
+	if u.curN == dev.nCur {
+		return u.cur
+	}
+	u.cur, u.curN = nil, dev.nCur
+	for _, s := range dev.list {
+		if s.info.role != roleCurrent {
+			continue
+		}
+		sub := s.info.subject
+		if (sub == "battery" || u.subject == sub || strings.HasPrefix(u.subject, sub+".")) &&
+			(u.cur == nil || len(sub) > len(u.cur.info.subject)) {
+			u.cur = s
+		}
+	}
+	return u.cur
 }
 
 // touch notes a sample from dev at t: sampling interval, comms back.

@@ -16,6 +16,10 @@ const (
 	// voltNoiseFloor is the least noise (relative) a voltage deviation is
 	// taken to have.
 	voltNoiseFloor = 5e-5
+	// voltShortZ is how many times its noise a voltage must stay below its
+	// offset, sample by sample for two minutes, to count with a float
+	// current step as an internal short.
+	voltShortZ = 5
 )
 
 const (
@@ -295,6 +299,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		dev.loadSince = 0
 	}
 	settled := !load || now-dev.loadSince >= 2*int64(cfg.AccelWindow)
+	curStep := d.floatSteps(dev, now, newMin, r)
 	recentLoad := load || (dev.lastDischarge != 0 && now-dev.lastDischarge < int64(15*time.Minute))
 
 	// temperatures against their neighbours or the room
@@ -395,6 +400,8 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		strLvl, strWhy = advisory, "float current climbing"
 	case dev.warm >= cfg.StringWarm:
 		strLvl, strWhy = advisory, "string warming with no load and a steady room"
+	case curStep:
+		strLvl, strWhy = advisory, "float current stepped up at rest"
 	}
 	switch {
 	case r.gas >= critical:
@@ -418,6 +425,24 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		}
 		if best != nil && best.x >= 1 {
 			target = best.unit.subject
+		}
+		if strWhy == "float current stepped up at rest" {
+			// the charger feeds the module whose voltage stepped down
+			var low *sensor
+			lowZ := -3.0
+			for _, u := range dev.units {
+				for _, v := range u.volts {
+					if !v.hasDev || !v.valid(now, stale) {
+						continue
+					}
+					if z := (v.devFast - v.dev0) / math.Max(v.devMAD, voltNoiseFloor); z < lowZ {
+						low, lowZ = v, z
+					}
+				}
+			}
+			if low != nil {
+				target = low.unit.subject
+			}
 		}
 		dev.unitFor(target)
 	}
@@ -468,6 +493,45 @@ func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load boo
 		rise := float64(i * n)
 		dev.floatClimb = rise >= math.Max(cfg.FloatMin, 0.5*dev.floatBase) && I >= cfg.FloatRatio*dev.floatBase
 	}
+}
+
+// floatSteps follows every string current of dev at rest and notes a step
+// up above its lowest of the last half hour that held two minutes: the
+// charger feeding a cell drained by an internal short. It reports whether
+// any string current stepped.
+func (d *Detector) floatSteps(dev *device, now int64, newMin bool, r room) bool {
+	cfg := &d.cfg
+	stale := int64(cfg.StaleAfter)
+	quiet := dev.lastDischarge == 0 || now-dev.lastDischarge > int64(2*time.Hour)
+	steady := !r.ambOK || r.ambRise < cfg.AmbientRiseAdvisory/2
+	any := false
+	for _, s := range dev.list {
+		if s.info.role != roleCurrent {
+			continue
+		}
+		ok := s.valid(now, stale) && abs(s.level) < cfg.LoadCurrent
+		if newMin {
+			s.minute.push(s.level, ok)
+		}
+		s.iStep = 0
+		if !ok || !quiet || !steady || s.level < -cfg.FloatStep {
+			continue
+		}
+		held, okH := s.minute.minOver(1)
+		if !okH {
+			continue
+		}
+		base, found := 0.0, false
+		for k := 4; k <= 30; k++ {
+			if v, okV := s.minute.at(k); okV && (!found || v < base) {
+				base, found = v, true
+			}
+		}
+		if found && held-base >= cfg.FloatStep {
+			s.iStep, any = held-base, true
+		}
+	}
+	return any
 }
 
 // hasCurrentCharge reports whether dev was charging (at least LoadCurrent)
@@ -550,8 +614,8 @@ func (d *Detector) updateDeviation(s *sensor, now int64, dv float64, recentLoad,
 		for i := range s.devHist {
 			s.devHist[i] = dv
 		}
-		s.sagMin = history{}
-		s.sagHeld, s.devMAD = 0, 0
+		s.sagMin, s.rawMin = history{}, history{}
+		s.sagHeld, s.sagFast, s.devMAD = 0, 0, 0
 		s.settleUntil = now + int64(d.cfg.Settle)
 		return
 	}
@@ -591,6 +655,23 @@ func (d *Detector) updateDeviation(s *sensor, now int64, dv float64, recentLoad,
 	}
 	if held < 0 && !recentLoad {
 		s.sagHeld = held
+	}
+	// the raw samples against the offset, held two minutes: a step
+	if newMin {
+		s.rawMin.push(s.devNow-s.dev0, !recentLoad && now >= s.settleUntil)
+	}
+	s.sagFast = 0
+	held = s.devNow - s.dev0
+	for k := 0; k < 2; k++ {
+		v, ok := s.rawMin.at(k)
+		if !ok {
+			held = 0
+			break
+		}
+		held = math.Max(held, v)
+	}
+	if held < 0 && !recentLoad {
+		s.sagFast = held
 	}
 }
 
@@ -661,10 +742,30 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 		z = math.Min(z, v.sagHeld/math.Max(v.devMAD, voltNoiseFloor))
 	}
 	stepEv := !recentLoad && held <= -cfg.VoltageStep && z <= -cfg.VoltageStepZ
+	// the string's charger feeding a short: its current stepped up at rest
+	curStep := 0.0
+	if c := dev.currentOf(u); c != nil {
+		curStep = c.iStep
+	}
+	// with the current stepping, a sag held two minutes is enough
+	fastHeld, fastZ := 0.0, 0.0
+	if curStep > 0 {
+		for _, v := range u.volts {
+			if !v.hasDev || !v.valid(now, stale) || v.sagFast >= 0 {
+				continue
+			}
+			fastHeld = math.Min(fastHeld, v.sagFast)
+			fastZ = math.Min(fastZ, v.sagFast/math.Max(v.devMAD, voltNoiseFloor))
+		}
+	}
+	shortEv := curStep > 0 && !recentLoad && (stepEv || (fastHeld <= -cfg.VoltageStep && fastZ <= -voltShortZ))
+	if shortEv && !stepEv {
+		held, z = fastHeld, fastZ
+	}
 	fallEv := !recentLoad && held <= -cfg.VoltageFall && z <= -cfg.VoltageFallZ
 	voltEv := !recentLoad && (sag <= -cfg.VoltageSag || drop <= -cfg.VoltageDrop)
 	var also []string
-	if voltEv || stepEv {
+	if voltEv || stepEv || shortEv {
 		also = append(also, "voltage sag")
 	}
 	if r.gas >= warning {
@@ -672,6 +773,8 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	}
 	if dev.floatClimb {
 		also = append(also, "float current climbing")
+	} else if curStep > 0 && !voltEv && !stepEv && !shortEv {
+		also = append(also, "float current step")
 	}
 	if th >= advisory {
 		th = min(critical, th+level(len(also)))
@@ -683,7 +786,10 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	if fallEv && th < warning {
 		th, why = warning, "voltage falling against its group"
 	}
-	if stepEv || fallEv {
+	if shortEv && th < warning {
+		th, why = warning, "voltage step with the float current stepping up"
+	}
+	if stepEv || fallEv || shortEv {
 		u.held, u.heldZ = held, z
 	}
 	if strLvl > th {
@@ -699,8 +805,11 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 		u.fastLvl = none
 	}
 	instant := critical
-	if why == "off-gas" && th >= warning {
+	switch {
+	case why == "off-gas" && th >= warning:
 		instant = warning // cells are venting: no time to confirm
+	case shortEv && th >= warning:
+		instant = warning // both signals held for minutes already
 	}
 	if st, l := u.runaway.step(now, th, cfg.Confirm, 3*cfg.Clear, instant); st != "" {
 		d.emitRunaway(dev, u, st, l, now, why, best, sag, drop, also, r)
@@ -789,6 +898,9 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 			ev["float_baseline"] = round3(dev.floatBase)
 		}
 	}
+	if c := dev.currentOf(u); c != nil && c.iStep > 0 && st != StateCleared {
+		ev["float_current_step_a"] = round3(c.iStep)
+	}
 	if u.fastRate != 0 && u.fastUntil >= now {
 		ev["fast_rate_c_per_s"] = round3(u.fastRate)
 	}
@@ -809,6 +921,9 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 		msg = fmt.Sprintf("%s at %.0f °C and still heating %.1f °C/min with no discharge to explain it", u.subject, s.last, s.lrate)
 	case why == "heating fast with no discharge" && s != nil:
 		msg = fmt.Sprintf("%s heating %.1f °C/min with no discharge and no room change to explain it", u.subject, s.lrate)
+	case why == "voltage step with the float current stepping up":
+		msg = fmt.Sprintf("%s voltage %.2f %% below its group (%.0f times its noise) while the string's float current stepped up: an internal short",
+			u.subject, -100*u.held, -u.heldZ)
 	case why == "voltage falling against its group" || why == "voltage step":
 		msg = fmt.Sprintf("%s voltage %.2f %% below its group for minutes at rest (%.0f times its noise): %s",
 			u.subject, -100*u.held, -u.heldZ, why)

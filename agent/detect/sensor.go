@@ -165,7 +165,13 @@ type sensor struct {
 	devFast float64    // deviation averaged over minutes (noise down)
 	sagMin  history    // per minute: devFast - dev0
 	sagHeld float64    // the least sag of the last minutes: a sag that held
+	sagFast float64    // the least raw deviation from dev0 over two minutes
+	rawMin  history    // per minute: devNow - dev0
 	devMAD  float64    // mean absolute deviation of a sample from devFast: its noise
+
+	// string current: its rise at rest above its lowest of the last half
+	// hour, held two minutes (0: none)
+	iStep float64
 
 	// gas baseline
 	hasBase bool
