@@ -97,6 +97,14 @@ type Config struct {
 	VoltageFall  float64 `yaml:"voltage_fall"`
 	VoltageFallZ float64 `yaml:"voltage_fall_z"`
 	VoltageDrop  float64 `yaml:"voltage_drop"`
+	// DischargeDeviation and DischargeHeat: a module or cell voltage at least
+	// DischargeDeviation (relative) below its group, held three minutes
+	// while its string discharges with more than a fifth of its charge
+	// left, turns the missing voltage times the current into heat inside
+	// it; at DischargeHeat watts or more it is a runaway warning (a
+	// high-resistance cell, a cell driven towards reversal). 0.03 and 150.
+	DischargeDeviation float64 `yaml:"discharge_deviation"`
+	DischargeHeat      float64 `yaml:"discharge_heat_w"`
 	// ImbalanceAdvisory and ImbalanceWarning are the deviation of a module
 	// or cell voltage from its group's median for cell_imbalance. 0.03, 0.06.
 	ImbalanceAdvisory float64 `yaml:"imbalance_advisory"`
@@ -190,6 +198,8 @@ func DefaultConfig() Config {
 		VoltageFall:         0.006,
 		VoltageFallZ:        15,
 		VoltageDrop:         0.03,
+		DischargeDeviation:  0.03,
+		DischargeHeat:       150,
 		ImbalanceAdvisory:   0.03,
 		ImbalanceWarning:    0.06,
 		GasAdvisory:         map[string]float64{"h2": 10, "co": 10, "voc": 5},
@@ -234,7 +244,8 @@ func (c Config) withDefaults() Config {
 		{&c.OverTempAdvisory, &d.OverTempAdvisory}, {&c.OverTempWarning, &d.OverTempWarning},
 		{&c.OverTempCritical, &d.OverTempCritical}, {&c.VoltageSag, &d.VoltageSag}, {&c.VoltageStep, &d.VoltageStep},
 		{&c.VoltageStepZ, &d.VoltageStepZ}, {&c.VoltageFall, &d.VoltageFall}, {&c.VoltageFallZ, &d.VoltageFallZ},
-		{&c.VoltageDrop, &d.VoltageDrop}, {&c.ImbalanceAdvisory, &d.ImbalanceAdvisory},
+		{&c.VoltageDrop, &d.VoltageDrop},
+		{&c.DischargeDeviation, &d.DischargeDeviation}, {&c.DischargeHeat, &d.DischargeHeat}, {&c.ImbalanceAdvisory, &d.ImbalanceAdvisory},
 		{&c.ImbalanceWarning, &d.ImbalanceWarning}, {&c.AmbientRiseAdvisory, &d.AmbientRiseAdvisory},
 		{&c.AmbientRiseWarning, &d.AmbientRiseWarning}, {&c.AmbientAdvisory, &d.AmbientAdvisory},
 		{&c.AmbientWarning, &d.AmbientWarning}, {&c.LoadCurrent, &d.LoadCurrent},

@@ -100,6 +100,9 @@ type unit struct {
 	fastWhy   string
 	held      float64 // the voltage step last seen, relative
 	cur       *sensor // the current of the unit's string
+	heatW     float64 // heat under discharge last seen, W
+	heatDev   float64 // and the deviation behind it
+	heatPoint string
 	curN      int     // dev.nCur when cur was found
 	heldZ     float64 // and in units of its noise
 }

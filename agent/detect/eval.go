@@ -385,6 +385,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		if len(sc) >= 3 {
 			for p, e := range sc {
 				d.updateDeviation(e.s, now, e.s.level/medianWithout(sc, p)-1, recentLoad, newMin)
+				d.updateLoadDeviation(e.s, hasI && I <= -cfg.LoadCurrent, newMin)
 			}
 		}
 		d.scratch = sc[:0]
@@ -675,6 +676,63 @@ func (d *Detector) updateDeviation(s *sensor, now int64, dv float64, recentLoad,
 	}
 }
 
+// updateLoadDeviation follows the deviation of a voltage from its group
+// while the string discharges: the least of it held three minutes.
+func (d *Detector) updateLoadDeviation(s *sensor, discharging, newMin bool) {
+	if newMin {
+		s.loadMin.push(s.devNow, discharging)
+	}
+	s.loadDev = 0
+	if !discharging {
+		return
+	}
+	held := s.devNow
+	for k := 0; k < 3; k++ {
+		v, ok := s.loadMin.at(k)
+		if !ok {
+			return
+		}
+		held = math.Max(held, v)
+	}
+	if held < 0 {
+		s.loadDev = held
+	}
+}
+
+// dischargeHeat is the heat (W) the voltage of u missing under discharge
+// turns into inside it, with the sensor and deviation behind it; 0 when
+// no voltage of u is DischargeDeviation below its group for three
+// minutes, or its string is nearly empty (low cells are then expected).
+func (d *Detector) dischargeHeat(dev *device, u *unit, now int64) (float64, *sensor) {
+	cfg := &d.cfg
+	stale := int64(cfg.StaleAfter)
+	c := dev.currentOf(u)
+	if c == nil || !c.valid(now, stale) || c.level > -cfg.LoadCurrent {
+		return 0, nil
+	}
+	best, bestV := 0.0, (*sensor)(nil)
+	for _, v := range u.volts {
+		if v.loadDev > -cfg.DischargeDeviation || !v.hasDev || !v.valid(now, stale) {
+			continue
+		}
+		med := v.level / (1 + v.devNow)
+		if p := -v.loadDev * med * -c.level; p > best {
+			best, bestV = p, v
+		}
+	}
+	if bestV == nil {
+		return 0, nil
+	}
+	for _, s := range dev.list {
+		sub := s.info.subject
+		if s.info.role == roleCharge && s.valid(now, stale) && s.level < 20 &&
+			(sub == "battery" || u.subject == sub || strings.HasPrefix(u.subject, sub+".")) {
+			return 0, nil
+		}
+	}
+	return best, bestV
+}
+
 // judgeUnit fuses the evidence of one subject and steps its alerts.
 func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad bool, strLvl level, strWhy string) {
 	cfg := &d.cfg
@@ -785,6 +843,10 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	}
 	if fallEv && th < warning {
 		th, why = warning, "voltage falling against its group"
+	}
+	if heat, hv := d.dischargeHeat(dev, u, now); heat >= cfg.DischargeHeat && th < warning {
+		th, why = warning, "far below its group under discharge"
+		u.heatW, u.heatDev, u.heatPoint = heat, hv.loadDev, hv.point
 	}
 	if shortEv && th < warning {
 		th, why = warning, "voltage step with the float current stepping up"
@@ -904,6 +966,11 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 	if u.fastRate != 0 && u.fastUntil >= now {
 		ev["fast_rate_c_per_s"] = round3(u.fastRate)
 	}
+	if why == "far below its group under discharge" && st != StateCleared {
+		ev["discharge_deviation_percent"] = round3(100 * u.heatDev)
+		ev["discharge_heat_w"] = round3(u.heatW)
+		ev["voltage_point"] = u.heatPoint
+	}
 	if why != "" {
 		ev["trigger"] = why
 	}
@@ -921,6 +988,9 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 		msg = fmt.Sprintf("%s at %.0f °C and still heating %.1f °C/min with no discharge to explain it", u.subject, s.last, s.lrate)
 	case why == "heating fast with no discharge" && s != nil:
 		msg = fmt.Sprintf("%s heating %.1f °C/min with no discharge and no room change to explain it", u.subject, s.lrate)
+	case why == "far below its group under discharge":
+		msg = fmt.Sprintf("%s %.1f %% below its group under discharge for minutes: about %.0f W of heat inside it",
+			u.heatPoint, -100*u.heatDev, u.heatW)
 	case why == "voltage step with the float current stepping up":
 		msg = fmt.Sprintf("%s voltage %.2f %% below its group (%.0f times its noise) while the string's float current stepped up: an internal short",
 			u.subject, -100*u.held, -u.heldZ)

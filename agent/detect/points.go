@@ -12,6 +12,7 @@ const (
 	roleCurrent      // a string or pack current
 	roleAmbient      // room or rack inlet air temperature
 	roleGas          // an off-gas concentration
+	roleCharge       // a string or pack state of charge, %
 )
 
 // pointInfo is the classification of a point name.
@@ -55,6 +56,8 @@ func classify(point string) pointInfo {
 	switch {
 	case rest == "current":
 		info.role = roleCurrent
+	case rest == "charge":
+		info.role = roleCharge
 	case strings.HasSuffix(rest, ".temperature") || rest == "temperature":
 		info.role = roleTemp
 	case strings.HasSuffix(rest, ".voltage") && subject != strings.TrimSuffix(prefix, "."):

@@ -167,6 +167,8 @@ type sensor struct {
 	sagHeld float64    // the least sag of the last minutes: a sag that held
 	sagFast float64    // the least raw deviation from dev0 over two minutes
 	rawMin  history    // per minute: devNow - dev0
+	loadMin history    // per minute under discharge: devNow
+	loadDev float64    // the least deviation under discharge held three minutes (0: none)
 	devMAD  float64    // mean absolute deviation of a sample from devFast: its noise
 
 	// string current: its rise at rest above its lowest of the last half
