@@ -271,3 +271,40 @@ func TestThermistorLag(t *testing.T) {
 		t.Errorf("after one time constant %.2f °C, want %.2f", v, want)
 	}
 }
+
+// A loose joint drops voltage in the direction of the current: the
+// string's terminal voltage is the sum of its cells plus I times the
+// joint's resistance (lower under discharge, higher under charge), and
+// the joint's heat is I² times its resistance.
+func TestJointVoltage(t *testing.T) {
+	tests := []struct {
+		name  string
+		drive Drive
+	}{
+		{"discharge", Drive{Kind: Discharge, Power: 20e3}},
+		{"charge", Drive{Kind: Charge, VCell: 4.1, IMax: 30}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRack(t, NMC(), 4, 8, 1)
+			const rc = 0.05
+			r.Strings[0].Drive = tc.drive
+			r.Strings[0].ContactR[1] = rc
+			r.Step(5)
+			st := &r.Strings[0]
+			sum := 0.0
+			for m := range 4 {
+				sum += r.ModuleVoltage(m)
+			}
+			if st.I == 0 {
+				t.Fatal("no current")
+			}
+			if got, want := st.V, sum+st.I*rc; math.Abs(got-want) > 1e-9 {
+				t.Errorf("string %.4f V, cells %.4f V + I·R %.4f V = %.4f V", got, sum, st.I*rc, want)
+			}
+			if (tc.drive.Kind == Discharge) != (st.V < sum) {
+				t.Errorf("%s at %.1f A: string %.3f V against cells %.3f V", tc.name, st.I, st.V, sum)
+			}
+		})
+	}
+}

@@ -470,7 +470,7 @@ func (r *Rack) electrical(s int, dt float64) {
 		} else {
 			r.Cells[last].shortHeat += q
 		}
-		st.V -= I * rc
+		st.V += I * rc // the joint drops voltage in the direction of the current
 	}
 }
 
