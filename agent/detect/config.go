@@ -105,6 +105,12 @@ type Config struct {
 	// high-resistance cell, a cell driven towards reversal). 0.03 and 150.
 	DischargeDeviation float64 `yaml:"discharge_deviation"`
 	DischargeHeat      float64 `yaml:"discharge_heat_w"`
+	// JointHeat is the heat (W) in a string's wiring beyond its own
+	// baseline, held three minutes under load, that is a runaway warning:
+	// a loose or corroded joint between modules. The wiring's voltage is
+	// the sum of the module voltages minus the string voltage; its heat is
+	// that voltage times the current. 150.
+	JointHeat float64 `yaml:"joint_heat_w"`
 	// ImbalanceAdvisory and ImbalanceWarning are the deviation of a module
 	// or cell voltage from its group's median for cell_imbalance. 0.03, 0.06.
 	ImbalanceAdvisory float64 `yaml:"imbalance_advisory"`
@@ -200,6 +206,7 @@ func DefaultConfig() Config {
 		VoltageDrop:         0.03,
 		DischargeDeviation:  0.03,
 		DischargeHeat:       150,
+		JointHeat:           150,
 		ImbalanceAdvisory:   0.03,
 		ImbalanceWarning:    0.06,
 		GasAdvisory:         map[string]float64{"h2": 10, "co": 10, "voc": 5},
@@ -245,7 +252,8 @@ func (c Config) withDefaults() Config {
 		{&c.OverTempCritical, &d.OverTempCritical}, {&c.VoltageSag, &d.VoltageSag}, {&c.VoltageStep, &d.VoltageStep},
 		{&c.VoltageStepZ, &d.VoltageStepZ}, {&c.VoltageFall, &d.VoltageFall}, {&c.VoltageFallZ, &d.VoltageFallZ},
 		{&c.VoltageDrop, &d.VoltageDrop},
-		{&c.DischargeDeviation, &d.DischargeDeviation}, {&c.DischargeHeat, &d.DischargeHeat}, {&c.ImbalanceAdvisory, &d.ImbalanceAdvisory},
+		{&c.DischargeDeviation, &d.DischargeDeviation}, {&c.DischargeHeat, &d.DischargeHeat},
+		{&c.JointHeat, &d.JointHeat}, {&c.ImbalanceAdvisory, &d.ImbalanceAdvisory},
 		{&c.ImbalanceWarning, &d.ImbalanceWarning}, {&c.AmbientRiseAdvisory, &d.AmbientRiseAdvisory},
 		{&c.AmbientRiseWarning, &d.AmbientRiseWarning}, {&c.AmbientAdvisory, &d.AmbientAdvisory},
 		{&c.AmbientWarning, &d.AmbientWarning}, {&c.LoadCurrent, &d.LoadCurrent},

@@ -300,6 +300,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	}
 	settled := !load || now-dev.loadSince >= 2*int64(cfg.AccelWindow)
 	curStep := d.floatSteps(dev, now, newMin, r)
+	hotJoint := d.joints(dev, now, newMin)
 	recentLoad := load || (dev.lastDischarge != 0 && now-dev.lastDischarge < int64(15*time.Minute))
 
 	// temperatures against their neighbours or the room
@@ -404,6 +405,9 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	case curStep:
 		strLvl, strWhy = advisory, "float current stepped up at rest"
 	}
+	if hotJoint != nil && hotJoint.joint.heat >= cfg.JointHeat {
+		strLvl, strWhy = warning, "heat in the string's wiring"
+	}
 	switch {
 	case r.gas >= critical:
 		strLvl, strWhy = maxLevel(strLvl, warning), "off-gas"
@@ -426,6 +430,14 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		}
 		if best != nil && best.x >= 1 {
 			target = best.unit.subject
+		}
+		if strWhy == "heat in the string's wiring" {
+			// the hot joint is in this string; its module, when a
+			// temperature there stands out
+			target = hotJoint.info.subject
+			if best != nil && best.x >= 1 && strings.HasPrefix(best.unit.subject, target+".") {
+				target = best.unit.subject
+			}
 		}
 		if strWhy == "float current stepped up at rest" {
 			// the charger feeds the module whose voltage stepped down
@@ -966,6 +978,10 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 	if u.fastRate != 0 && u.fastUntil >= now {
 		ev["fast_rate_c_per_s"] = round3(u.fastRate)
 	}
+	if c := dev.currentOf(u); c != nil && c.joint.heat > 0 && st != StateCleared {
+		ev["joint_heat_w"] = round3(c.joint.heat)
+		ev["joint_excess_voltage"] = round3(c.joint.excessV)
+	}
 	if why == "far below its group under discharge" && st != StateCleared {
 		ev["discharge_deviation_percent"] = round3(100 * u.heatDev)
 		ev["discharge_heat_w"] = round3(u.heatW)
@@ -988,6 +1004,13 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 		msg = fmt.Sprintf("%s at %.0f °C and still heating %.1f °C/min with no discharge to explain it", u.subject, s.last, s.lrate)
 	case why == "heating fast with no discharge" && s != nil:
 		msg = fmt.Sprintf("%s heating %.1f °C/min with no discharge and no room change to explain it", u.subject, s.lrate)
+	case why == "heat in the string's wiring":
+		if c := dev.currentOf(u); c != nil {
+			msg = fmt.Sprintf("%s: about %.0f W in the string's wiring (%.2f V lost between its modules beyond the usual, at %.0f A): a loose or corroded joint",
+				u.subject, c.joint.heat, c.joint.excessV, math.Abs(c.level))
+		} else {
+			msg = u.subject + ": " + why
+		}
 	case why == "far below its group under discharge":
 		msg = fmt.Sprintf("%s %.1f %% below its group under discharge for minutes: about %.0f W of heat inside it",
 			u.heatPoint, -100*u.heatDev, u.heatW)

@@ -13,6 +13,7 @@ const (
 	roleAmbient      // room or rack inlet air temperature
 	roleGas          // an off-gas concentration
 	roleCharge       // a string or pack state of charge, %
+	roleStrVolt      // a string or pack terminal voltage
 )
 
 // pointInfo is the classification of a point name.
@@ -62,6 +63,8 @@ func classify(point string) pointInfo {
 		info.role = roleTemp
 	case strings.HasSuffix(rest, ".voltage") && subject != strings.TrimSuffix(prefix, "."):
 		info.role = roleVolt
+	case rest == "voltage":
+		info.role = roleStrVolt
 	}
 	return info
 }

@@ -174,6 +174,11 @@ type sensor struct {
 	// string current: its rise at rest above its lowest of the last half
 	// hour, held two minutes (0: none)
 	iStep float64
+	// and, through it, the string's wiring: the voltage the modules lose
+	// between them (sum of module voltages minus the string's) as a
+	// resistance, its baseline, and the heat of the excess held three
+	// minutes
+	joint jointState
 
 	// gas baseline
 	hasBase bool
@@ -304,7 +309,7 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 		s.med, s.hasMed = v, true
 	}
 	tau := float64(d.cfg.Smoothing) / 1e9
-	if s.info.role == roleVolt || s.info.role == roleCurrent {
+	if s.info.role == roleVolt || s.info.role == roleCurrent || s.info.role == roleStrVolt {
 		tau /= 4
 	}
 	if !s.hasLevel || t-s.levelT > 3*int64(d.cfg.Smoothing) || t < s.levelT {
