@@ -299,9 +299,14 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		dev.loadSince = 0
 	}
 	settled := !load || now-dev.loadSince >= 2*int64(cfg.AccelWindow)
-	curStep := d.floatSteps(dev, now, newMin, r)
-	hotJoint := d.joints(dev, now, newMin)
+	curStep, feeding := d.floatSteps(dev, now, newMin, r)
+	hotJoint := d.joints(dev, now)
 	recentLoad := load || (dev.lastDischarge != 0 && now-dev.lastDischarge < int64(15*time.Minute))
+	if feeding {
+		// a charge from float with no discharge before it is no recharge:
+		// the charger may be feeding a short, keep the voltages in view
+		recentLoad = false
+	}
 
 	// temperatures against their neighbours or the room
 	cmv := d.fbuf[0][:0]
@@ -508,43 +513,82 @@ func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load boo
 	}
 }
 
-// floatSteps follows every string current of dev at rest and notes a step
-// up above its lowest of the last half hour that held two minutes: the
-// charger feeding a cell drained by an internal short. It reports whether
-// any string current stepped.
-func (d *Detector) floatSteps(dev *device, now int64, newMin bool, r room) bool {
+// floatSteps follows every string current of dev that was at float (below
+// half of LoadCurrent) in the last half hour, with no discharge in the
+// last two hours and the room steady, and notes a step up above that
+// float level held two minutes (iStep), or a jump of five times FloatStep
+// now (iJump): the charger feeding a cell drained by an internal short.
+// It reports whether any string current stepped or jumped, and whether
+// one is feeding at LoadCurrent or more (not a recharge: no discharge
+// before it).
+func (d *Detector) floatSteps(dev *device, now int64, newMin bool, r room) (stepped, feeding bool) {
 	cfg := &d.cfg
 	stale := int64(cfg.StaleAfter)
 	quiet := dev.lastDischarge == 0 || now-dev.lastDischarge > int64(2*time.Hour)
 	steady := !r.ambOK || r.ambRise < cfg.AmbientRiseAdvisory/2
-	any := false
 	for _, s := range dev.list {
 		if s.info.role != roleCurrent {
 			continue
 		}
-		ok := s.valid(now, stale) && abs(s.level) < cfg.LoadCurrent
+		ok := s.valid(now, stale) && s.level > -cfg.LoadCurrent
 		if newMin {
-			s.minute.push(s.level, ok)
+			// the mean of the minute's samples: quantised noise averages out
+			mean := s.level
+			if s.minN > 0 {
+				mean = s.minSum / float64(s.minN)
+			}
+			s.minSum, s.minN = 0, 0
+			if ok && s.hasMean && abs(mean) < cfg.LoadCurrent/2 {
+				s.iNoise += (abs(mean-s.prevMean) - s.iNoise) / 60
+			}
+			s.prevMean, s.hasMean = mean, ok
+			s.minute.push(mean, ok)
 		}
-		s.iStep = 0
+		s.iStep, s.iJump = 0, 0
 		if !ok || !quiet || !steady || s.level < -cfg.FloatStep {
 			continue
+		}
+		// the float level before: the lowest of the half hour
+		base, found := 0.0, false
+		for k := 1; k <= 30; k++ {
+			if v, okV := s.minute.at(k); okV && (!found || v < base) {
+				base, found = v, true
+			}
+		}
+		if !found || base >= cfg.LoadCurrent/2 {
+			continue
+		}
+		if s.level >= cfg.LoadCurrent {
+			feeding = true
+		}
+		if j := s.level - base; j >= 5*math.Max(cfg.FloatStep, 4*s.iNoise) && s.minute.n > 20 {
+			s.iJump, stepped = j, true
 		}
 		held, okH := s.minute.minOver(1)
 		if !okH {
 			continue
 		}
-		base, found := 0.0, false
+		// against the median of the minutes before, when there are twenty
+		thr := math.Max(cfg.FloatStep, 4*s.iNoise)
+		if held-base < thr {
+			continue
+		}
+		win := d.fbuf[2][:0]
 		for k := 4; k <= 30; k++ {
-			if v, okV := s.minute.at(k); okV && (!found || v < base) {
-				base, found = v, true
+			if v, okV := s.minute.at(k); okV {
+				win = append(win, v)
 			}
 		}
-		if found && held-base >= cfg.FloatStep {
-			s.iStep, any = held-base, true
+		d.fbuf[2] = win
+		if len(win) < 20 {
+			continue
+		}
+		slices.Sort(win)
+		if rise := held - median(win); rise >= thr {
+			s.iStep, stepped = rise, true
 		}
 	}
-	return any
+	return stepped, feeding
 }
 
 // hasCurrentCharge reports whether dev was charging (at least LoadCurrent)
@@ -829,7 +873,20 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 		}
 	}
 	shortEv := curStep > 0 && !recentLoad && (stepEv || (fastHeld <= -cfg.VoltageStep && fastZ <= -voltShortZ))
-	if shortEv && !stepEv {
+	if c := dev.currentOf(u); c != nil && c.iJump > 0 && !recentLoad && !shortEv {
+		// a jump of the current with a voltage well below its offset in
+		// the last samples: a hard short, no time to hold for minutes
+		for _, v := range u.volts {
+			if !v.hasDev || !v.valid(now, stale) {
+				continue
+			}
+			dv := math.Max(v.devNow, v.devHist[len(v.devHist)-1]) - v.dev0
+			if dz := dv / math.Max(v.devMAD, voltNoiseFloor); dv <= -4*cfg.VoltageStep && dz <= -2*voltShortZ {
+				shortEv, held, z = true, dv, dz
+			}
+		}
+	}
+	if shortEv && !stepEv && fastHeld < 0 {
 		held, z = fastHeld, fastZ
 	}
 	fallEv := !recentLoad && held <= -cfg.VoltageFall && z <= -cfg.VoltageFallZ

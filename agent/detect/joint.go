@@ -2,33 +2,42 @@ package detect
 
 import (
 	"math"
-	"strings"
+	"time"
 )
 
 // jointState follows the wiring of one string: the voltage lost between
 // its modules (the sum of the module voltages minus the string's
-// terminal voltage). At rest that is the two meters' offset; under load
-// the rest of it, divided by the current, is the wiring's resistance,
-// and the excess of that resistance over its baseline times the current
-// squared is heat in a joint.
+// terminal voltage, from the same poll). At rest that is the meters'
+// offset; under load the rest of it is the wiring's drop, and what it
+// exceeds the drop of the wiring's baseline resistance by, times the
+// current, is heat in a joint.
 type jointState struct {
-	hasOff  bool
-	off     float64 // offset at rest, V
-	noise   float64 // mean minute-to-minute change at rest, V
-	prevD   float64
-	hasPrev bool
-	hasBase bool
-	rBase   float64 // baseline resistance under load, Ω
-	rMin    history // per minute under load: the resistance
-	heat    float64 // excess heat held three minutes, W (0: none)
-	excessV float64 // and the excess voltage behind it
-	modules int     // module voltages summed
+	modules  int   // module voltages summed
+	lastPoll int64 // time of the module poll last used
+	hasOff   bool
+	off      float64 // offset at rest, V
+	noise    float64 // mean change from poll to poll at rest, V
+	prevD    float64
+	hasPrev  bool
+	polls    int       // polls under load seen
+	num, den float64   // Σ loss·(-I) and Σ I², decaying: the baseline resistance is num/den
+	ex       [32]timed // excess voltage of the recent polls under load
+	nex      int
+	heat     float64 // excess heat held for minutes, W (0: none)
+	excessV  float64 // and the excess voltage behind it
 }
+
+// jointHold is how long the excess must hold, and jointPolls the least
+// number of polls over it.
+const (
+	jointHold  = 2 * time.Minute
+	jointPolls = 3
+)
 
 // joints follows the wiring of every string of dev that reports its
 // current, its terminal voltage and every module voltage; it returns the
 // current sensor of the string with the most heat in its wiring.
-func (d *Detector) joints(dev *device, now int64, newMin bool) *sensor {
+func (d *Detector) joints(dev *device, now int64) *sensor {
 	cfg := &d.cfg
 	stale := int64(cfg.StaleAfter)
 	var worst *sensor
@@ -37,93 +46,118 @@ func (d *Detector) joints(dev *device, now int64, newMin bool) *sensor {
 			continue
 		}
 		j := &c.joint
-		j.heat, j.excessV = 0, 0
 		sv := dev.sensors[c.info.subject+".voltage"]
 		if sv == nil || !sv.valid(now, stale) || !c.valid(now, stale) {
+			j.heat, j.excessV = 0, 0
 			continue
 		}
-		// the string's module voltages: subject S.module.N, point
-		// S.module.N.voltage (no cell voltages)
-		prefix := "battery.module."
-		if c.info.subject != "battery" {
-			prefix = c.info.subject + ".module."
-		}
-		sum, n, all := 0.0, 0, true
-		for _, u := range dev.units {
-			if !strings.HasPrefix(u.subject, prefix) {
-				continue
-			}
-			for _, v := range u.volts {
-				if v.point != u.subject+".voltage" {
-					continue
-				}
-				if !v.valid(now, stale) {
-					all = false
-				}
-				sum += v.level
-				n++
-			}
-		}
-		if !all || n < 2 {
-			continue
-		}
-		if n != j.modules {
-			// a module more or less: start again
-			*j = jointState{modules: n}
-		}
-		dv := sum - sv.level
-		I := c.level
-		if math.Abs(I) < cfg.LoadCurrent {
-			if newMin && math.Abs(I) < cfg.LoadCurrent/2 {
-				if !j.hasOff {
-					j.off, j.hasOff = dv, true
-				} else {
-					if j.hasPrev {
-						j.noise += (math.Abs(dv-j.prevD) - j.noise) / 60
-					}
-					j.off += (dv - j.off) / 60
-				}
-				j.prevD, j.hasPrev = dv, true
-			}
-			if newMin {
-				j.rMin.push(0, false)
-			}
-			continue
-		}
-		if !j.hasOff {
-			continue
-		}
-		r := (dv - j.off) / -I
-		if newMin {
-			j.rMin.push(r, true)
-			switch {
-			case !j.hasBase:
-				j.rBase, j.hasBase = r, true
-			case r < j.rBase:
-				j.rBase += (r - j.rBase) / 5
-			default:
-				j.rBase += (r - j.rBase) / 600
-			}
-		}
-		held, ok := r, true
-		for k := 0; k < 3 && ok; k++ {
-			var v float64
-			if v, ok = j.rMin.at(k); ok {
-				held = math.Min(held, v)
-			}
-		}
-		if !ok || !j.hasBase {
-			continue
-		}
-		ex := (held - j.rBase) * math.Abs(I)
-		// the excess must stand well clear of the meters' noise
-		if ex <= 0 || ex < 5*math.Max(j.noise, 0.05) {
-			continue
-		}
-		j.heat, j.excessV = ex*math.Abs(I), ex
-		if worst == nil || j.heat > worst.joint.heat {
+		d.joint(dev, c, sv, j, now)
+		if j.heat > 0 && (worst == nil || j.heat > worst.joint.heat) {
 			worst = c
 		}
 	}
 	return worst
+}
+
+// joint takes the newest module poll of string c into j.
+func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
+	cfg := &d.cfg
+	stale := int64(cfg.StaleAfter)
+	prefix := "battery.module."
+	if c.info.subject != "battery" {
+		prefix = c.info.subject + ".module."
+	}
+	// the string's module voltages (S.module.N.voltage, no cells), all
+	// from one poll
+	sum, n := 0.0, 0
+	var first, last int64
+	for _, u := range dev.units {
+		if len(u.subject) <= len(prefix) || u.subject[:len(prefix)] != prefix {
+			continue
+		}
+		for _, v := range u.volts {
+			if v.point != u.subject+".voltage" {
+				continue
+			}
+			if !v.valid(now, stale) {
+				j.heat, j.excessV = 0, 0
+				return
+			}
+			if n == 0 || v.lastT < first {
+				first = v.lastT
+			}
+			last = max(last, v.lastT)
+			sum += v.last
+			n++
+		}
+	}
+	if n < 2 || last-first > int64(2*time.Second) || last <= j.lastPoll {
+		return // no new, whole poll: keep the last verdict
+	}
+	if n != j.modules {
+		*j = jointState{modules: n} // a module more or less: start again
+	}
+	j.lastPoll = last
+	V, okV := sv.at(last)
+	I, okI := c.at(last)
+	if !okV || !okI {
+		return
+	}
+	D := sum - V
+	if math.Abs(I) < cfg.LoadCurrent {
+		j.heat, j.excessV, j.nex = 0, 0, 0
+		if math.Abs(I) < cfg.LoadCurrent/2 {
+			if !j.hasOff {
+				j.off, j.hasOff = D, true
+			} else {
+				if j.hasPrev {
+					j.noise += (math.Abs(D-j.prevD) - j.noise) / 30
+				}
+				j.off += (D - j.off) / 30
+			}
+			j.prevD, j.hasPrev = D, true
+		}
+		return
+	}
+	if !j.hasOff {
+		return
+	}
+	// the wiring's voltage under load beyond the offset, against the
+	// baseline resistance: a regression through the origin over the polls
+	// under load, weighting each by its current squared
+	loss := D - j.off
+	noise := math.Max(j.noise, 0.05)
+	ex := loss
+	if j.den > 0 {
+		ex = loss - j.num/j.den*-I
+	}
+	j.ex[j.nex%len(j.ex)] = timed{last, ex}
+	j.nex++
+	j.polls++
+	if j.polls <= 5 || ex < 3*noise {
+		// the first polls under load set the baseline; later ones that
+		// stay within the noise follow it, a growing excess does not
+		j.num = j.num*(1-1.0/200) + loss*-I
+		j.den = j.den*(1-1.0/200) + I*I
+	}
+	j.heat, j.excessV = 0, 0
+	if j.polls <= 5 {
+		return
+	}
+	// the least excess of the polls of the last minutes
+	held, k, oldest := math.Inf(1), 0, last
+	for i := range min(j.nex, len(j.ex)) {
+		e := j.ex[i]
+		if e.t >= last-int64(jointHold)-int64(30*time.Second) {
+			held = math.Min(held, e.v)
+			k++
+			oldest = min(oldest, e.t)
+		}
+	}
+	if k < jointPolls || last-oldest < int64(jointHold) {
+		return
+	}
+	if held > 0 && held >= 5*noise {
+		j.heat, j.excessV = held*math.Abs(I), held
+	}
 }

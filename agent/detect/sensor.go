@@ -174,17 +174,50 @@ type sensor struct {
 	// string current: its rise at rest above its lowest of the last half
 	// hour, held two minutes (0: none)
 	iStep float64
+	iJump float64 // a jump from float now, A (0: none)
+	// the raw samples of this minute, summed, and the mean change of the
+	// minute means from one minute to the next (the current's noise)
+	minSum           float64
+	minN             int
+	prevMean, iNoise float64
+	hasMean          bool
 	// and, through it, the string's wiring: the voltage the modules lose
 	// between them (sum of module voltages minus the string's) as a
 	// resistance, its baseline, and the heat of the excess held three
 	// minutes
 	joint jointState
+	// the last raw samples of a current or string voltage, to line them
+	// up with module voltages polled at another rate
+	recent  [8]timed
+	nRecent int
 
 	// gas baseline
 	hasBase bool
 	base    float64
 
 	minute history
+}
+
+// timed is a raw sample.
+type timed struct {
+	t int64
+	v float64
+}
+
+// at returns the raw sample of s nearest to t, if one is within 2 s.
+func (s *sensor) at(t int64) (float64, bool) {
+	best, found, bd := 0.0, false, int64(2*time.Second)
+	for k := range min(s.nRecent, len(s.recent)) {
+		e := s.recent[k]
+		d := e.t - t
+		if d < 0 {
+			d = -d
+		}
+		if d <= bd {
+			best, found, bd = e.v, true, d
+		}
+	}
+	return best, found
 }
 
 // valid reports whether the sensor may take part in comparisons at now.
@@ -324,6 +357,14 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 	}
 	s.hasLevel, s.levelT = true, t
 	s.hasLast, s.last, s.lastT = true, raw, t
+	if s.info.role == roleCurrent {
+		s.minSum += raw
+		s.minN++
+	}
+	if s.info.role == roleCurrent || s.info.role == roleStrVolt {
+		s.recent[s.nRecent%len(s.recent)] = timed{t, raw}
+		s.nRecent++
+	}
 }
 
 func median3(a, b, c float64) float64 {
