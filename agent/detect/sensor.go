@@ -188,7 +188,7 @@ type sensor struct {
 	joint jointState
 	// the last raw samples of a current or string voltage, to line them
 	// up with module voltages polled at another rate
-	recent  [8]timed
+	recent  [32]timed
 	nRecent int
 
 	// gas baseline

@@ -1,0 +1,193 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+	"time"
+)
+
+// levelOn returns the highest thermal_runaway level raised (not cleared)
+// and the subject of the first event at that level.
+func levelOn(evs []Event) (level, subject string, ev *Event) {
+	for _, l := range []string{LevelAdvisory, LevelWarning, LevelCritical} {
+		if e := first(evs, KindThermalRunaway, l); e != nil {
+			level, subject, ev = l, e.Subject, e
+		}
+	}
+	return level, subject, ev
+}
+
+// TestFloatStep checks the internal-short rule on the string current: a
+// Li-ion string at float draws almost nothing; a cell drained by a short
+// makes the charger feed it while its module's voltage steps down.
+func TestFloatStep(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		step      float64 // current step after the hour, A
+		fall      float64 // relative step down of module 5
+		discharge bool    // a discharge 30 minutes before the hour
+		want      string
+	}{
+		{"current and voltage step together: warning", 0.8, 0.005, false, LevelWarning},
+		{"a current step alone is an advisory", 0.8, 0, false, LevelAdvisory},
+		{"after a discharge the current step does not count", 0.8, 0.005, true, LevelAdvisory},
+		{"quantised noise is nothing", 0, 0, false, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(5))
+			onset := time.Hour
+			evs := feed(DefaultConfig(), 90*time.Minute, 10*time.Second, func(at time.Duration) []Sample {
+				out := modules(at, 8, func(int) float64 { return 25 })
+				I := rng.NormFloat64() * 0.05
+				if at > onset {
+					I += c.step
+				}
+				if c.discharge && at > 25*time.Minute && at < 30*time.Minute {
+					I = -40
+				}
+				for m := 1; m <= 8; m++ {
+					v := 54.0
+					if m == 5 && at > onset {
+						v *= 1 - c.fall
+					}
+					v += rng.NormFloat64() * 0.02
+					out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.voltage", m), math.Round(v*100) / 100})
+				}
+				return append(out, Sample{t0.Add(at), "bms-1", "battery.current", math.Round(I*10) / 10})
+			})
+			got, subj, e := levelOn(evs)
+			if got != c.want {
+				t.Fatalf("highest thermal_runaway level %q, want %q", got, c.want)
+			}
+			if got == LevelWarning {
+				if subj != "battery.module.5" {
+					t.Errorf("warning on %s, want battery.module.5", subj)
+				}
+				if lag := e.Time.Sub(t0.Add(onset)); lag < 0 || lag > 4*time.Minute {
+					t.Errorf("warning %v after the step, want within 4 minutes", lag)
+				}
+				if e.Evidence["float_current_step_a"] == nil {
+					t.Errorf("evidence %v lacks the current step", e.Evidence)
+				}
+			}
+		})
+	}
+}
+
+// TestDischargeHeat checks the rule for a module far below its group
+// under discharge: the missing voltage times the current is heat in it.
+func TestDischargeHeat(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		dev    float64 // module 3 below its group under discharge
+		amps   float64
+		charge float64 // string state of charge, %
+		want   string
+	}{
+		{"5 % at 100 A (260 W) is a warning", 0.05, 100, 60, LevelWarning},
+		{"1 % at 100 A is nothing", 0.01, 100, 60, ""},
+		{"5 % with the string nearly empty is nothing", 0.05, 100, 10, ""},
+		{"5 % at 5 A (13 W) is nothing", 0.05, 5, 60, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(7))
+			start := 30 * time.Minute
+			evs := feed(DefaultConfig(), time.Hour, 10*time.Second, func(at time.Duration) []Sample {
+				out := modules(at, 8, func(int) float64 { return 25 })
+				I := 0.0
+				if at > start {
+					I = -c.amps
+				}
+				for m := 1; m <= 8; m++ {
+					v := 52.0
+					if at > start {
+						v = 50
+						if m == 3 {
+							v *= 1 - c.dev
+						}
+					}
+					v += rng.NormFloat64() * 0.02
+					out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.voltage", m), math.Round(v*100) / 100})
+				}
+				return append(out, Sample{t0.Add(at), "bms-1", "battery.current", I},
+					Sample{t0.Add(at), "bms-1", "battery.charge", c.charge})
+			})
+			got, subj, e := levelOn(evs)
+			if (got == LevelWarning || got == LevelCritical) != (c.want == LevelWarning) {
+				t.Fatalf("highest thermal_runaway level %q, want %q", got, c.want)
+			}
+			if c.want == LevelWarning {
+				if subj != "battery.module.3" {
+					t.Errorf("warning on %s, want battery.module.3", subj)
+				}
+				w, _ := e.Evidence["discharge_heat_w"].(float64)
+				if want := c.dev * 50 * c.amps; math.Abs(w-want) > 0.2*want {
+					t.Errorf("heat %v W, want about %.0f", e.Evidence["discharge_heat_w"], want)
+				}
+				if lag := e.Time.Sub(t0.Add(start)); lag > 5*time.Minute {
+					t.Errorf("warning %v into the discharge, want within 5 minutes", lag)
+				}
+			}
+		})
+	}
+}
+
+// TestJointHeat checks the wiring rule: module voltages polled every
+// minute, the string voltage and current every second; under a 20-minute
+// discharge the string loses what its wiring drops.
+func TestJointHeat(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		joint func(min float64) float64 // joint resistance, Ω, minutes into the discharge
+		slope float64                   // module voltage fall under discharge, V/min
+		want  bool
+	}{
+		{"a joint growing to 50 mΩ at 80 A (320 W) is a warning", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, true},
+		{"sound wiring of 20 mΩ is nothing", func(float64) float64 { return 0.02 }, 0.05, false},
+		{"a steep end of discharge polled at two rates is nothing", func(float64) float64 { return 0.01 }, 1.5, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(9))
+			start := 40 * time.Minute
+			const I = -80.0
+			evs := feed(DefaultConfig(), time.Hour, time.Second, func(at time.Duration) []Sample {
+				var out []Sample
+				cur, mv := 0.0, 52.0
+				if at > start {
+					m := (at - start).Minutes()
+					cur, mv = I, 50-c.slope*m
+				}
+				sum := 8 * mv
+				rj := 0.0
+				if at > start {
+					rj = c.joint((at - start).Minutes())
+				}
+				if at%time.Minute == 0 {
+					out = append(out, modules(at, 8, func(int) float64 { return 25 })...)
+					for m := 1; m <= 8; m++ {
+						v := mv + rng.NormFloat64()*0.02
+						out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.voltage", m), math.Round(v*100) / 100})
+					}
+				}
+				sv := sum + cur*rj + rng.NormFloat64()*0.02
+				return append(out, Sample{t0.Add(at), "bms-1", "battery.current", cur},
+					Sample{t0.Add(at), "bms-1", "battery.voltage", math.Round(sv*100) / 100})
+			})
+			got, _, e := levelOn(evs)
+			warned := got == LevelWarning || got == LevelCritical
+			if warned != c.want {
+				t.Fatalf("highest thermal_runaway level %q, want a warning: %v", got, c.want)
+			}
+			if c.want {
+				if e.Evidence["joint_heat_w"] == nil {
+					t.Errorf("evidence %v lacks the joint's heat", e.Evidence)
+				}
+				if e.Time.Sub(t0.Add(start)) > 12*time.Minute {
+					t.Errorf("warning %v into the discharge", e.Time.Sub(t0.Add(start)))
+				}
+			}
+		})
+	}
+}
