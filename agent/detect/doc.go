@@ -52,6 +52,21 @@
 //     sensor's own noise (VoltageStepZ, VoltageFallZ), so a coarse or
 //     noisy voltage channel does not alarm. A step is an advisory and
 //     corroborates thermal evidence; a deep fall is a warning on its own.
+//   - The charger feeding a short. A Li-ion string at float draws almost
+//     no current; a cell drained by a short makes the charger feed it, so
+//     the string current steps up (Config.FloatStep over the median of the
+//     half hour before, held two minutes, no discharge in the last two
+//     hours). That alone is an advisory; with a voltage of that string
+//     stepping down it is a warning at once.
+//   - Heat from the electrical side under load. Every module of a series
+//     string carries the same current, so a voltage held
+//     Config.DischargeDeviation below its group while the string discharges
+//     turns the missing voltage times the current into heat inside it (a
+//     high-resistance cell, a cell driven towards reversal): a warning from
+//     Config.DischargeHeat watts. The sum of a string's module voltages
+//     minus its terminal voltage, from the same poll, is what its wiring
+//     drops; its excess over the wiring's own baseline resistance, times
+//     the current, is heat in a joint: a warning from Config.JointHeat.
 //   - Corroboration. A cell or module voltage sagging against its group,
 //     off-gas (gas.h2, gas.co, gas.voc) rising above its baseline in the
 //     room, and a climbing float current each raise a module's verdict by

@@ -129,7 +129,7 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	noise := math.Max(j.noise, 0.05)
 	ex := loss
 	if j.den > 0 {
-		ex = loss - j.num/j.den*-I
+		ex = loss - float64(j.num/j.den*-I)
 	}
 	j.ex[j.nex%len(j.ex)] = timed{last, ex}
 	j.nex++
@@ -137,8 +137,8 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	if j.polls <= 5 || ex < 3*noise {
 		// the first polls under load set the baseline; later ones that
 		// stay within the noise follow it, a growing excess does not
-		j.num = j.num*(1-1.0/200) + loss*-I
-		j.den = j.den*(1-1.0/200) + I*I
+		j.num = float64(j.num*(1-1.0/200)) + float64(loss*-I)
+		j.den = float64(j.den*(1-1.0/200)) + float64(I*I)
 	}
 	j.heat, j.excessV = 0, 0
 	if j.polls <= 5 {
