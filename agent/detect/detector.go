@@ -51,8 +51,10 @@ type device struct {
 	units   []*unit
 	unitMap map[string]*unit
 	current *sensor
-	nCur    int  // current sensors seen
-	battery bool // has battery points: gets thermal_runaway verdicts
+	nCur    int // current sensors seen
+	// voltBack is when a voltage last came back from a gap (or first came)
+	voltBack int64
+	battery  bool // has battery points: gets thermal_runaway verdicts
 
 	last     int64   // latest sample time
 	gap      float64 // usual sampling interval, s

@@ -526,6 +526,11 @@ func (d *Detector) floatSteps(dev *device, now int64, newMin bool, r room) (step
 	stale := int64(cfg.StaleAfter)
 	quiet := dev.lastDischarge == 0 || now-dev.lastDischarge > int64(2*time.Hour)
 	steady := !r.ambOK || r.ambRise < cfg.AmbientRiseAdvisory/2
+	// a module voltage back from a gap within the hour (a module swapped
+	// or reconnected) explains a charge current: its module charges
+	if dev.voltBack != 0 && now-dev.voltBack < int64(time.Hour) {
+		steady = false
+	}
 	for _, s := range dev.list {
 		if s.info.role != roleCurrent {
 			continue
@@ -672,6 +677,7 @@ func (d *Detector) updateDeviation(s *sensor, now int64, dv float64, recentLoad,
 			s.devHist[i] = dv
 		}
 		s.sagMin, s.rawMin = history{}, history{}
+		s.dev.voltBack = now
 		s.sagHeld, s.sagFast, s.devMAD = 0, 0, 0
 		s.settleUntil = now + int64(d.cfg.Settle)
 		return
@@ -865,7 +871,7 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	fastHeld, fastZ := 0.0, 0.0
 	if curStep > 0 {
 		for _, v := range u.volts {
-			if !v.hasDev || !v.valid(now, stale) || v.sagFast >= 0 {
+			if !v.hasDev || !v.valid(now, stale) || v.sagFast >= 0 || now < v.settleUntil {
 				continue
 			}
 			fastHeld = math.Min(fastHeld, v.sagFast)
@@ -877,7 +883,7 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 		// a jump of the current with a voltage well below its offset in
 		// the last samples: a hard short, no time to hold for minutes
 		for _, v := range u.volts {
-			if !v.hasDev || !v.valid(now, stale) {
+			if !v.hasDev || !v.valid(now, stale) || now < v.settleUntil {
 				continue
 			}
 			dv := math.Max(v.devNow, v.devHist[len(v.devHist)-1]) - v.dev0
