@@ -142,11 +142,13 @@ func TestJointHeat(t *testing.T) {
 		name  string
 		joint func(min float64) float64 // joint resistance, Ω, minutes into the discharge
 		slope float64                   // module voltage fall under discharge, V/min
+		cells bool                      // cell voltages (battery.cell.N) instead of modules
 		want  bool
 	}{
-		{"a joint growing to 50 mΩ at 80 A (320 W) is a warning", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, true},
-		{"sound wiring of 20 mΩ is nothing", func(float64) float64 { return 0.02 }, 0.05, false},
-		{"a steep end of discharge polled at two rates is nothing", func(float64) float64 { return 0.01 }, 1.5, false},
+		{"a joint growing to 50 mΩ at 80 A (320 W) is a warning", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, false, true},
+		{"the same seen through cell voltages", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, true, true},
+		{"sound wiring of 20 mΩ is nothing", func(float64) float64 { return 0.02 }, 0.05, false, false},
+		{"a steep end of discharge polled at two rates is nothing", func(float64) float64 { return 0.01 }, 1.5, false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(9))
@@ -168,7 +170,11 @@ func TestJointHeat(t *testing.T) {
 					out = append(out, modules(at, 8, func(int) float64 { return 25 })...)
 					for m := 1; m <= 8; m++ {
 						v := mv + rng.NormFloat64()*0.02
-						out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.voltage", m), math.Round(v*100) / 100})
+						p := fmt.Sprintf("battery.module.%d.voltage", m)
+						if c.cells {
+							p = fmt.Sprintf("battery.cell.%d.voltage", m)
+						}
+						out = append(out, Sample{t0.Add(at), "bms-1", p, math.Round(v*100) / 100})
 					}
 				}
 				sv := sum + cur*rj + rng.NormFloat64()*0.02

@@ -862,6 +862,8 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 		z = math.Min(z, v.sagHeld/math.Max(v.devMAD, voltNoiseFloor))
 	}
 	stepEv := !recentLoad && held <= -cfg.VoltageStep && z <= -cfg.VoltageStepZ
+	// as corroboration of thermal evidence half the noise margin will do
+	corrEv := !recentLoad && held <= -cfg.VoltageStep && z <= -cfg.VoltageStepZ/2
 	// the string's charger feeding a short: its current stepped up at rest
 	curStep := 0.0
 	if c := dev.currentOf(u); c != nil {
@@ -898,7 +900,7 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	fallEv := !recentLoad && held <= -cfg.VoltageFall && z <= -cfg.VoltageFallZ
 	voltEv := !recentLoad && (sag <= -cfg.VoltageSag || drop <= -cfg.VoltageDrop)
 	var also []string
-	if voltEv || stepEv || shortEv {
+	if voltEv || stepEv || shortEv || (corrEv && th >= advisory) {
 		also = append(also, "voltage sag")
 	}
 	if r.gas >= warning {

@@ -35,7 +35,8 @@ const (
 )
 
 // joints follows the wiring of every string of dev that reports its
-// current, its terminal voltage and every module voltage; it returns the
+// current, its terminal voltage and every module (or, with no modules,
+// every cell) voltage; it returns the
 // current sensor of the string with the most heat in its wiring.
 func (d *Detector) joints(dev *device, now int64) *sensor {
 	cfg := &d.cfg
@@ -63,33 +64,42 @@ func (d *Detector) joints(dev *device, now int64) *sensor {
 func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	cfg := &d.cfg
 	stale := int64(cfg.StaleAfter)
-	prefix := "battery.module."
+	str := "battery."
 	if c.info.subject != "battery" {
-		prefix = c.info.subject + ".module."
+		str = c.info.subject + "."
 	}
-	// the string's module voltages (S.module.N.voltage, no cells), all
-	// from one poll
-	sum, n := 0.0, 0
+	// the string's module voltages (S.module.N.voltage), all from one
+	// poll; a string that reports no modules, its cells (S.cell.N.voltage)
+	sum, n, ok := 0.0, 0, true
 	var first, last int64
-	for _, u := range dev.units {
-		if len(u.subject) <= len(prefix) || u.subject[:len(prefix)] != prefix {
-			continue
-		}
-		for _, v := range u.volts {
-			if v.point != u.subject+".voltage" {
+	for _, unit := range []string{"module.", "cell."} {
+		prefix := str + unit
+		for _, u := range dev.units {
+			if len(u.subject) <= len(prefix) || u.subject[:len(prefix)] != prefix {
 				continue
 			}
-			if !v.valid(now, stale) {
-				j.heat, j.excessV = 0, 0
-				return
+			for _, v := range u.volts {
+				if v.point != u.subject+".voltage" {
+					continue
+				}
+				if !v.valid(now, stale) {
+					ok = false
+				}
+				if n == 0 || v.lastT < first {
+					first = v.lastT
+				}
+				last = max(last, v.lastT)
+				sum += v.last
+				n++
 			}
-			if n == 0 || v.lastT < first {
-				first = v.lastT
-			}
-			last = max(last, v.lastT)
-			sum += v.last
-			n++
 		}
+		if n > 0 {
+			break
+		}
+	}
+	if !ok {
+		j.heat, j.excessV = 0, 0
+		return
 	}
 	if n < 2 || last-first > int64(2*time.Second) || last <= j.lastPoll {
 		return // no new, whole poll: keep the last verdict
