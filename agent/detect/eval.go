@@ -170,16 +170,25 @@ func (d *Detector) updateGas(s *sensor, now int64) {
 		return
 	}
 	if !s.hasBase {
+		// the first half hour learns the baseline
 		s.base, s.hasBase = s.level, true
+		s.settleUntil = now + int64(30*time.Minute)
 		return
 	}
+	// the baseline follows the level down within half an hour and up
+	// within two hours, and not into a rise of half the advisory: a
+	// baseline that dropped to every low of a noisy sensor at once would
+	// sit below its mean and take the noise for a rise
 	rise := s.level - s.base
-	if rise < 0 {
-		s.base = s.level
-		return
-	}
-	if rise < d.gasThreshold(s, advisory)/2 {
-		dt := float64(d.cfg.Tick) / 1e9
+	dt := float64(d.cfg.Tick) / 1e9
+	switch {
+	case now < s.settleUntil:
+		if rise < d.gasThreshold(s, warning) {
+			s.base = s.base + float64(dt/(300+dt)*rise)
+		}
+	case rise < 0:
+		s.base = s.base + float64(dt/(1800+dt)*rise)
+	case rise < d.gasThreshold(s, advisory)/2:
 		s.base = s.base + float64(dt/(7200+dt)*rise)
 	}
 }
