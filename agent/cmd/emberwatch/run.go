@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -20,13 +18,13 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/emberwatch/emberwatch/agent/alert"
 	"github.com/emberwatch/emberwatch/agent/command"
 	"github.com/emberwatch/emberwatch/agent/config"
 	"github.com/emberwatch/emberwatch/agent/detect"
 	"github.com/emberwatch/emberwatch/agent/metrics"
 	"github.com/emberwatch/emberwatch/agent/mqtt"
 	"github.com/emberwatch/emberwatch/agent/nutd"
+	"github.com/emberwatch/emberwatch/agent/pipeline"
 	"github.com/emberwatch/emberwatch/agent/poll"
 	"github.com/emberwatch/emberwatch/agent/shed"
 	"github.com/emberwatch/emberwatch/agent/supervise"
@@ -109,7 +107,7 @@ func runAgent(ctx context.Context, e *env, log *slog.Logger, o runOptions) error
 
 	tr := newTransports(log, o.i2c)
 	defer tr.Close()
-	stage := newAlertStage(detect.New(dc), pub, log)
+	stage := pipeline.New(detect.New(dc), pub, log)
 	sched := poll.New(stage, poll.Options{Logger: log})
 	devs := map[string]poll.Device{}
 	for _, d := range cfg.Devices {
@@ -127,7 +125,7 @@ func runAgent(ctx context.Context, e *env, log *slog.Logger, o runOptions) error
 			return err
 		}
 	}
-	act, err := newActions(cfg, e, log, profiles.plan, devs, stage)
+	act, err := newActions(cfg, e, log, profiles.plan, devs, pub, stage)
 	if err != nil {
 		return err
 	}
@@ -174,7 +172,7 @@ func runAgent(ctx context.Context, e *env, log *slog.Logger, o runOptions) error
 	if tick <= 0 {
 		tick = time.Second
 	}
-	aux.Go(func() { stage.tick(runCtx, tick) })
+	aux.Go(func() { stage.Run(runCtx, tick) })
 	aux.Go(func() { logStats(runCtx, log, sched, pub, o.statsEvery) })
 	aux.Go(func() { publishStatus(runCtx, log, sched, pub, o.statusEvery) })
 	if metricsSrv != nil {
@@ -469,154 +467,6 @@ func (t timeoutReader) ReadRegisters(ctx context.Context, unit byte, table modbu
 	return t.r.ReadRegisters(ctx, unit, table, addr, count)
 }
 
-// alertStage is the poll sink of the agent: it forwards each poll to the
-// publisher as telemetry (and to the NUT endpoint), feeds its numeric
-// readings to the detector, passes the detector's events through the alert
-// lifecycle, publishes what the lifecycle lets through on the alert topics
-// and the active list, and hands it to the shed controller. The detector
-// and the lifecycle are not safe for concurrent use; the stage serialises
-// them.
-type alertStage struct {
-	pub *mqtt.Publisher
-	log *slog.Logger
-	// nut, when set, gets every poll of the battery devices: those named
-	// in nutDevices, and those whose readings carry battery or UPS points.
-	nut        *nutd.Server
-	nutDevices map[string]bool
-	// shed, when set, gets every update of the lifecycle, in order.
-	shed chan<- detect.Event
-
-	mu         sync.Mutex
-	det        *detect.Detector
-	tracker    *alert.Tracker
-	lastActive []byte
-}
-
-func newAlertStage(det *detect.Detector, pub *mqtt.Publisher, log *slog.Logger) *alertStage {
-	return &alertStage{pub: pub, log: log, det: det, tracker: alert.New(alert.Options{})}
-}
-
-// Publish implements poll.Sink.
-func (s *alertStage) Publish(device string, t time.Time, rs []drivers.Reading) {
-	s.pub.Publish(device, t, rs)
-	if s.nut != nil && len(rs) > 0 && (s.nutDevices[device] || batteryReadings(rs)) {
-		s.nut.Update(device, "Emberwatch device "+device, nutd.VarsFromReadings(rs))
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	changed := false
-	for _, r := range rs {
-		if r.Text != "" || math.IsInf(r.Value, 0) {
-			continue
-		}
-		at := r.Time
-		if at.IsZero() {
-			at = t
-		}
-		changed = s.handle(s.det.Observe(detect.Sample{Time: at, Device: device, Point: r.Point, Value: r.Value})) || changed
-	}
-	if changed {
-		s.publishActive()
-	}
-}
-
-// batteryReadings reports whether a poll carries battery or UPS points,
-// which make its device a UPS for the NUT endpoint.
-func batteryReadings(rs []drivers.Reading) bool {
-	for _, r := range rs {
-		if strings.HasPrefix(r.Point, "battery.") || strings.HasPrefix(r.Point, "ups.") {
-			return true
-		}
-	}
-	return false
-}
-
-// tick advances the detector's and the lifecycle's clocks, so that silent
-// devices are noticed and held clears are published.
-func (s *alertStage) tick(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			s.mu.Lock()
-			changed := s.handle(s.det.Advance(now))
-			if s.publish(s.tracker.Tick(now)) || changed {
-				s.publishActive()
-			}
-			s.mu.Unlock()
-		}
-	}
-}
-
-// handle passes detector events through the lifecycle; called with s.mu
-// held. It reports whether there were any (the active list may have
-// changed).
-func (s *alertStage) handle(evs []detect.Event) bool {
-	for _, ev := range evs {
-		s.publish(s.tracker.Observe(ev))
-	}
-	return len(evs) > 0
-}
-
-// publish sends the lifecycle's updates to the alert topic and the shed
-// controller; called with s.mu held. It reports whether there were any.
-func (s *alertStage) publish(ups []alert.Update) bool {
-	for _, u := range ups {
-		ev := u.Event
-		b, err := json.Marshal(ev)
-		if err != nil {
-			s.log.Error("alert not encodable", "id", ev.ID, "err", err)
-			continue
-		}
-		if err := s.pub.PublishAlert(ev.Device, b); err != nil {
-			s.log.Error("alert not queued", "id", ev.ID, "err", err)
-		}
-		s.log.Warn("alert", "device", ev.Device, "subject", ev.Subject, "kind", ev.Kind, "level", ev.Level, "state", ev.State,
-			"notify", u.Notify, "message", ev.Message)
-		if s.shed != nil {
-			// Buffered; the controller drains it. Full, the stage waits
-			// rather than lose an alert, but not for ever (at shutdown the
-			// controller is gone).
-			select {
-			case s.shed <- ev:
-			case <-time.After(shedWait):
-				s.log.Error("alert not handed to the shed controller: its queue is full", "id", ev.ID, "kind", ev.Kind, "level", ev.Level)
-			}
-		}
-	}
-	return len(ups) > 0
-}
-
-// operator applies a verified alert command (acknowledge, silence,
-// unsilence) and publishes the active list it changed.
-func (s *alertStage) operator(c command.Command) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.tracker.Apply(c); err != nil {
-		return err
-	}
-	s.publishActive()
-	return nil
-}
-
-// publishActive puts the active list on the retained alerts topic when it
-// differs from the last one sent; called with s.mu held.
-func (s *alertStage) publishActive() {
-	b, err := s.tracker.ActiveJSON()
-	if err != nil {
-		s.log.Error("active alerts not encodable", "err", err)
-		return
-	}
-	if bytes.Equal(b, s.lastActive) {
-		return
-	}
-	s.lastActive = b
-	s.pub.SetActiveAlerts(b)
-}
-
 func logStats(ctx context.Context, log *slog.Logger, sched *poll.Scheduler, pub *mqtt.Publisher, every time.Duration) {
 	if every <= 0 {
 		return
@@ -694,7 +544,7 @@ func logStatsOnce(log *slog.Logger, sched *poll.Scheduler, pub *mqtt.Publisher) 
 type actions struct {
 	cfg   *config.Config
 	log   *slog.Logger
-	stage *alertStage
+	stage *pipeline.Stage
 
 	ctl    *shed.Controller // nil without a shed plan
 	alerts chan detect.Event
@@ -705,30 +555,28 @@ type actions struct {
 }
 
 // alertQueue is how many lifecycle updates may wait for the shed
-// controller; the stage waits up to shedWait when it is full rather than
-// lose one.
-const (
-	alertQueue = 1024
-	shedWait   = 5 * time.Second
-)
+// controller; the stage waits up to pipeline.ShedWait when it is full
+// rather than lose one.
+const alertQueue = 1024
 
 // newActions builds the shed controller of plan (nil: none), the NUT
 // endpoint and the operator command verifier of the site, and wires them
 // to the stage. devs are the site's devices by name, for switching PDU
-// outlets.
-func newActions(cfg *config.Config, e *env, log *slog.Logger, plan *shed.Plan, devs map[string]poll.Device, stage *alertStage) (*actions, error) {
+// outlets; pub is the stage's publisher, whose disk-backed queue carries
+// the shed commands.
+func newActions(cfg *config.Config, e *env, log *slog.Logger, plan *shed.Plan, devs map[string]poll.Device, pub *mqtt.Publisher, stage *pipeline.Stage) (*actions, error) {
 	a := &actions{cfg: cfg, log: log, stage: stage}
 	if cfg.NUT.Enabled {
 		a.nut = nutd.New(nutd.Options{MaxClients: cfg.NUT.MaxClients, Logger: log.With("component", "nut")})
-		stage.nut = a.nut
-		stage.nutDevices = map[string]bool{}
+		nutDevices := map[string]bool{}
 		if plan != nil {
 			for _, g := range plan.Groups {
 				for _, d := range g.FedBy {
-					stage.nutDevices[d] = true
+					nutDevices[d] = true
 				}
 			}
 		}
+		stage.SetNUT(a.nut, nutDevices)
 	}
 	cc := cfg.CommandsResolved()
 	var subs []actionSub
@@ -743,7 +591,7 @@ func newActions(cfg *config.Config, e *env, log *slog.Logger, plan *shed.Plan, d
 		}
 		a.link = &actionLink{log: log}
 		opts := shed.ControllerOptions{
-			Site: cfg.Site, Signer: signer, Publisher: &reliableShed{pub: stage.pub, link: a.link}, Switch: outletSwitch(devs),
+			Site: cfg.Site, Signer: signer, Publisher: &reliableShed{pub: pub, link: a.link}, Switch: outletSwitch(devs),
 			StatusTopic: mqtt.NewTopics(cfg.Site, cfg.Gateway).Root + "/shed",
 			Logger:      log.With("component", "shed"),
 		}
@@ -754,7 +602,7 @@ func newActions(cfg *config.Config, e *env, log *slog.Logger, plan *shed.Plan, d
 			return nil, err
 		}
 		a.alerts = make(chan detect.Event, alertQueue)
-		stage.shed = a.alerts
+		stage.SetShed(a.alerts)
 		subs = append(subs, actionSub{command.AckWildcard(cfg.Site), a.onAck})
 	}
 	if len(cc.OperatorKeys) > 0 {
@@ -887,7 +735,7 @@ func (a *actions) operator(ctx context.Context, data []byte) {
 		case command.ActionCancel, command.ActionClearFSD:
 			err = a.ctl.Operator(ctx, c)
 		default:
-			err = a.stage.operator(c)
+			err = a.stage.Operator(c)
 		}
 	}
 	res := operatorResult{Action: c.Action, By: c.Gateway, Seq: c.Seq, AlertID: c.Reason.ID, OK: err == nil, Time: now.UTC()}
@@ -1098,8 +946,8 @@ type trapReceiver struct {
 // off): the accepted communities and v3 users, every SNMP profile's traps:
 // list, and the site's SNMP devices by address, so that a notification is
 // attributed to the device that sent it. Each accepted notification is
-// handed to the stage at once (trapEvent).
-func newTraps(ctx context.Context, cfg *config.Config, e *env, log *slog.Logger, profiles *siteProfiles, stage *alertStage) (*trapReceiver, error) {
+// handed to the stage at once (trapToStage).
+func newTraps(ctx context.Context, cfg *config.Config, e *env, log *slog.Logger, profiles *siteProfiles, stage *pipeline.Stage) (*trapReceiver, error) {
 	tc := cfg.Traps
 	if !tc.Enabled {
 		return nil, nil
@@ -1122,7 +970,7 @@ func newTraps(ctx context.Context, cfg *config.Config, e *env, log *slog.Logger,
 			PrivProto: cr.PrivProtocol, PrivPass: cr.PrivPassword})
 	}
 	site, gateway := cfg.Site, cfg.Gateway
-	r, err := snmp.NewTrapReceiver(rc, func(ev snmp.Event) { stage.trap(site, gateway, ev) })
+	r, err := snmp.NewTrapReceiver(rc, func(ev snmp.Event) { trapToStage(stage, log, site, gateway, ev) })
 	if err != nil {
 		return nil, inputError{fmt.Errorf("traps: %w", err)}
 	}
@@ -1266,22 +1114,19 @@ func trapAlertID(device, subject, kind string, t time.Time) string {
 	return fmt.Sprintf("%016x", h.Sum64())
 }
 
-// trap takes one notification from the receiver's goroutine: its
+// trapToStage takes one notification from the receiver's goroutine: its
 // readings go out as telemetry of the device (and to the NUT endpoint),
 // and its alert event through the lifecycle to the alert topics and the
-// shed controller, without waiting for the next poll.
-func (s *alertStage) trap(site, gateway string, ev snmp.Event) {
+// shed controller, without waiting for the next poll. log is the stage's
+// logger.
+func trapToStage(stage *pipeline.Stage, log *slog.Logger, site, gateway string, ev snmp.Event) {
 	if len(ev.Readings) > 0 {
-		s.Publish(ev.Device, ev.Time, ev.Readings)
+		stage.Publish(ev.Device, ev.Time, ev.Readings)
 	}
 	a, ok := trapEvent(site, gateway, ev)
 	if !ok {
-		s.log.Info("snmp notification no profile maps", "device", ev.Device, "agent", ev.Agent, "trap_oid", ev.TrapOID)
+		log.Info("snmp notification no profile maps", "device", ev.Device, "agent", ev.Agent, "trap_oid", ev.TrapOID)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.handle([]detect.Event{a}) {
-		s.publishActive()
-	}
+	stage.Alert(a)
 }
