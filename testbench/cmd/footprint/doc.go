@@ -26,7 +26,8 @@
 //
 // The in-process pipeline is the run verb's, built from the same packages:
 // drivers/modbus devices on modbus.Buses, agent/poll's scheduler, the
-// detector of agent/detect behind a lock, agent/mqtt's publisher. One rack
-// in ten has a module that has been heating for a quarter of an hour, so the
-// detector has alerts to raise.
+// alert stage of agent/pipeline (the detector of agent/detect and the alert
+// lifecycle), agent/mqtt's publisher. One rack in ten has a module that has
+// been heating for a quarter of an hour, so the detector has alerts to
+// raise.
 package main

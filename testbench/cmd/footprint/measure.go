@@ -210,8 +210,8 @@ loop:
 	res.AllocBytes = last.allocBytes - first.allocBytes
 	res.Polls, res.Errors, res.Overruns = last.polls-first.polls, last.errs-first.errs, last.over-first.over
 	res.AllPolls, _, _ = a.polls()
-	res.Readings = a.stage.readings.Load()
-	res.Events = a.stage.events.Load()
+	res.Readings = a.stage.Readings()
+	res.Events = a.stage.Events()
 	res.Binaries = binaries(o.Dist)
 	return res, nil
 }
