@@ -52,6 +52,9 @@ type device struct {
 	unitMap map[string]*unit
 	current *sensor
 	nCur    int // current sensors seen
+	// currents are the current sensors; voltSeq counts voltage samples
+	currents []*sensor
+	voltSeq  uint64
 	// voltBack is when a voltage last came back from a gap (or first came)
 	voltBack int64
 	battery  bool // has battery points: gets thermal_runaway verdicts
@@ -162,6 +165,9 @@ func (d *Detector) Observe(s Sample) []Event {
 	}
 	d.lastS = sn
 	d.touch(dev, t)
+	if sn.info.role == roleVolt {
+		dev.voltSeq++
+	}
 	if sn.observe(d, t, s.Value) {
 		d.judgeFault(sn, t)
 	}
@@ -205,6 +211,12 @@ func (d *Detector) sensor(dev *device, point string) *sensor {
 	dev.sensors[point] = s
 	dev.list = append(dev.list, s)
 	switch info.role {
+	case roleStrVolt:
+		s.recent = &[32]timed{}
+	case roleVolt:
+		s.voltState = &voltState{}
+	}
+	switch info.role {
 	case roleAmbient:
 		d.ambients = append(d.ambients, s)
 	case roleGas:
@@ -212,6 +224,8 @@ func (d *Detector) sensor(dev *device, point string) *sensor {
 		s.alarm = alert{subject: point, kind: KindOffgas}
 	case roleCurrent:
 		dev.nCur++
+		dev.currents = append(dev.currents, s)
+		s.joint, s.recent = &jointState{}, &[32]timed{}
 		if dev.current == nil {
 			dev.current = s
 		}

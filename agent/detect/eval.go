@@ -540,10 +540,7 @@ func (d *Detector) floatSteps(dev *device, now int64, newMin bool, r room) (step
 	if dev.voltBack != 0 && now-dev.voltBack < int64(time.Hour) {
 		steady = false
 	}
-	for _, s := range dev.list {
-		if s.info.role != roleCurrent {
-			continue
-		}
+	for _, s := range dev.currents {
 		ok := s.valid(now, stale) && s.level > -cfg.LoadCurrent
 		if newMin {
 			// the mean of the minute's samples: quantised noise averages out
@@ -558,51 +555,57 @@ func (d *Detector) floatSteps(dev *device, now int64, newMin bool, r room) (step
 			s.prevMean, s.hasMean = mean, ok
 			s.minute.push(mean, ok)
 		}
+		if newMin {
+			d.floatBase(s)
+		}
 		s.iStep, s.iJump = 0, 0
-		if !ok || !quiet || !steady || s.level < -cfg.FloatStep {
-			continue
-		}
-		// the float level before: the lowest of the half hour
-		base, found := 0.0, false
-		for k := 1; k <= 30; k++ {
-			if v, okV := s.minute.at(k); okV && (!found || v < base) {
-				base, found = v, true
-			}
-		}
-		if !found || base >= cfg.LoadCurrent/2 {
+		if !ok || !quiet || !steady || s.level < -cfg.FloatStep || !s.iBaseOK || s.iBase >= cfg.LoadCurrent/2 {
 			continue
 		}
 		if s.level >= cfg.LoadCurrent {
 			feeding = true
 		}
-		if j := s.level - base; j >= 5*math.Max(cfg.FloatStep, 4*s.iNoise) && s.minute.n > 20 {
+		if j := s.level - s.iBase; j >= 5*math.Max(cfg.FloatStep, 4*s.iNoise) && s.minute.n > 20 {
 			s.iJump, stepped = j, true
 		}
-		held, okH := s.minute.minOver(1)
-		if !okH {
-			continue
-		}
-		// against the median of the minutes before, when there are twenty
-		thr := math.Max(cfg.FloatStep, 4*s.iNoise)
-		if held-base < thr {
-			continue
-		}
-		win := d.fbuf[2][:0]
-		for k := 4; k <= 30; k++ {
-			if v, okV := s.minute.at(k); okV {
-				win = append(win, v)
-			}
-		}
-		d.fbuf[2] = win
-		if len(win) < 20 {
-			continue
-		}
-		slices.Sort(win)
-		if rise := held - median(win); rise >= thr {
-			s.iStep, stepped = rise, true
+		if s.iRise > 0 {
+			s.iStep, stepped = s.iRise, true
 		}
 	}
 	return stepped, feeding
+}
+
+// floatBase computes, once a minute, the float level of a string current
+// before (the lowest of the half hour) and its rise held two minutes over
+// the median of the minutes before (0 when below the threshold, or with
+// fewer than twenty minutes to compare).
+func (d *Detector) floatBase(s *sensor) {
+	cfg := &d.cfg
+	s.iBase, s.iBaseOK, s.iRise = 0, false, 0
+	for k := 1; k <= 30; k++ {
+		if v, ok := s.minute.at(k); ok && (!s.iBaseOK || v < s.iBase) {
+			s.iBase, s.iBaseOK = v, true
+		}
+	}
+	held, ok := s.minute.minOver(1)
+	thr := math.Max(cfg.FloatStep, 4*s.iNoise)
+	if !ok || !s.iBaseOK || held-s.iBase < thr {
+		return
+	}
+	win := d.fbuf[2][:0]
+	for k := 4; k <= 30; k++ {
+		if v, okV := s.minute.at(k); okV {
+			win = append(win, v)
+		}
+	}
+	d.fbuf[2] = win
+	if len(win) < 20 {
+		return
+	}
+	slices.Sort(win)
+	if rise := held - median(win); rise >= thr {
+		s.iRise = rise
+	}
 }
 
 // hasCurrentCharge reports whether dev was charging (at least LoadCurrent)
@@ -852,45 +855,41 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 			th, why, best = l, w, s
 		}
 	}
-	sag, drop := 0.0, 0.0
+	// the string's charger feeding a short: its current stepped up at rest
+	c := dev.currentOf(u)
+	curStep, curJump := 0.0, false
+	if c != nil {
+		curStep, curJump = c.iStep, c.iJump > 0
+	}
+	// one pass over the voltages: sag and drop against the offset; a sag
+	// that held for minutes at rest, against the sensor's own noise (a
+	// cell drained by an internal short); with the current stepping, a
+	// sag held two minutes; the deviation from the group (imbalance)
+	sag, drop, held, z, fastHeld, fastZ, worst := 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+	var wv *sensor
 	for _, v := range u.volts {
 		if !v.hasDev || !v.valid(now, stale) {
 			continue
 		}
 		sag = math.Min(sag, v.devNow-v.dev0)
 		drop = math.Min(drop, v.devNow-v.devHist[len(v.devHist)-1])
-	}
-	// a sag that held for minutes at rest, against the sensor's own noise:
-	// a cell drained by an internal short
-	held, z := 0.0, 0.0
-	for _, v := range u.volts {
-		if !v.hasDev || !v.valid(now, stale) || v.sagHeld >= 0 {
-			continue
+		if abs(v.devNow) > abs(worst) {
+			worst, wv = v.devNow, v
 		}
-		held = math.Min(held, v.sagHeld)
-		z = math.Min(z, v.sagHeld/math.Max(v.devMAD, voltNoiseFloor))
-	}
-	stepEv := !recentLoad && held <= -cfg.VoltageStep && z <= -cfg.VoltageStepZ
-	// as corroboration of thermal evidence half the noise margin will do
-	corrEv := !recentLoad && held <= -cfg.VoltageStep && z <= -cfg.VoltageStepZ/2
-	// the string's charger feeding a short: its current stepped up at rest
-	curStep := 0.0
-	if c := dev.currentOf(u); c != nil {
-		curStep = c.iStep
-	}
-	// with the current stepping, a sag held two minutes is enough
-	fastHeld, fastZ := 0.0, 0.0
-	if curStep > 0 {
-		for _, v := range u.volts {
-			if !v.hasDev || !v.valid(now, stale) || v.sagFast >= 0 || now < v.settleUntil {
-				continue
-			}
+		if v.sagHeld < 0 {
+			held = math.Min(held, v.sagHeld)
+			z = math.Min(z, v.sagHeld/math.Max(v.devMAD, voltNoiseFloor))
+		}
+		if curStep > 0 && v.sagFast < 0 && now >= v.settleUntil {
 			fastHeld = math.Min(fastHeld, v.sagFast)
 			fastZ = math.Min(fastZ, v.sagFast/math.Max(v.devMAD, voltNoiseFloor))
 		}
 	}
+	stepEv := !recentLoad && held <= -cfg.VoltageStep && z <= -cfg.VoltageStepZ
+	// as corroboration of thermal evidence half the noise margin will do
+	corrEv := !recentLoad && held <= -cfg.VoltageStep && z <= -cfg.VoltageStepZ/2
 	shortEv := curStep > 0 && !recentLoad && (stepEv || (fastHeld <= -cfg.VoltageStep && fastZ <= -voltShortZ))
-	if c := dev.currentOf(u); c != nil && c.iJump > 0 && !recentLoad && !shortEv {
+	if curJump && !recentLoad && !shortEv {
 		// a jump of the current with a voltage well below its offset in
 		// the last samples: a hard short, no time to hold for minutes
 		for _, v := range u.volts {
@@ -986,13 +985,7 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 		d.emit(dev, &u.overTemp, st, l, now, msg, ev)
 	}
 
-	imb, worst := none, 0.0
-	var wv *sensor
-	for _, v := range u.volts {
-		if v.hasDev && v.valid(now, stale) && abs(v.devNow) > abs(worst) {
-			worst, wv = v.devNow, v
-		}
-	}
+	imb := none
 	switch {
 	case abs(worst) >= cfg.ImbalanceWarning:
 		imb = warning

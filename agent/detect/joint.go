@@ -12,8 +12,12 @@ import (
 // exceeds the drop of the wiring's baseline resistance by, times the
 // current, is heat in a joint.
 type jointState struct {
-	modules  int   // module voltages summed
-	lastPoll int64 // time of the module poll last used
+	sv       *sensor   // the string's terminal voltage
+	looked   int       // points of the device when sv was looked up
+	prefixes [2]string // S.module. and S.cell.
+	seq      uint64    // the device's voltage sample count when last looked at
+	modules  int       // module voltages summed
+	lastPoll int64     // time of the module poll last used
 	hasOff   bool
 	off      float64 // offset at rest, V
 	noise    float64 // mean change from poll to poll at rest, V
@@ -42,12 +46,15 @@ func (d *Detector) joints(dev *device, now int64) *sensor {
 	cfg := &d.cfg
 	stale := int64(cfg.StaleAfter)
 	var worst *sensor
-	for _, c := range dev.list {
-		if c.info.role != roleCurrent {
-			continue
+	for _, c := range dev.currents {
+		j := c.joint
+		if j.sv == nil && j.looked != len(dev.list) {
+			// looked up again only when the device has new points
+			j.looked = len(dev.list)
+			j.sv = dev.sensors[c.info.subject+".voltage"]
+			j.prefixes = [2]string{c.info.subject + ".module.", c.info.subject + ".cell."}
 		}
-		j := &c.joint
-		sv := dev.sensors[c.info.subject+".voltage"]
+		sv := j.sv
 		if sv == nil || !sv.valid(now, stale) || !c.valid(now, stale) {
 			j.heat, j.excessV = 0, 0
 			continue
@@ -64,16 +71,15 @@ func (d *Detector) joints(dev *device, now int64) *sensor {
 func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	cfg := &d.cfg
 	stale := int64(cfg.StaleAfter)
-	str := "battery."
-	if c.info.subject != "battery" {
-		str = c.info.subject + "."
+	if dev.voltSeq == j.seq {
+		return // no voltage sampled since: keep the last verdict
 	}
+	j.seq = dev.voltSeq
 	// the string's module voltages (S.module.N.voltage), all from one
 	// poll; a string that reports no modules, its cells (S.cell.N.voltage)
 	sum, n, ok := 0.0, 0, true
 	var first, last int64
-	for _, unit := range []string{"module.", "cell."} {
-		prefix := str + unit
+	for _, prefix := range j.prefixes {
 		for _, u := range dev.units {
 			if len(u.subject) <= len(prefix) || u.subject[:len(prefix)] != prefix {
 				continue
@@ -105,7 +111,8 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 		return // no new, whole poll: keep the last verdict
 	}
 	if n != j.modules {
-		*j = jointState{modules: n} // a module more or less: start again
+		// a module more or less: start again
+		*j = jointState{sv: j.sv, looked: j.looked, prefixes: j.prefixes, seq: j.seq, modules: n}
 	}
 	j.lastPoll = last
 	V, okV := sv.at(last)

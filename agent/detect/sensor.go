@@ -157,24 +157,17 @@ type sensor struct {
 	settleUntil int64
 	refKind     string
 
-	// voltage deviation from the group median
-	hasDev  bool
-	dev0    float64 // long-run offset of the deviation
-	devNow  float64
-	devHist [4]float64 // deviation at the last ticks, for sudden drops
-	devFast float64    // deviation averaged over minutes (noise down)
-	sagMin  history    // per minute: devFast - dev0
-	sagHeld float64    // the least sag of the last minutes: a sag that held
-	sagFast float64    // the least raw deviation from dev0 over two minutes
-	rawMin  history    // per minute: devNow - dev0
-	loadMin history    // per minute under discharge: devNow
-	loadDev float64    // the least deviation under discharge held three minutes (0: none)
-	devMAD  float64    // mean absolute deviation of a sample from devFast: its noise
+	// voltage deviation from the group median (module and cell voltages only)
+	*voltState
 
 	// string current: its rise at rest above its lowest of the last half
 	// hour, held two minutes (0: none)
 	iStep float64
 	iJump float64 // a jump from float now, A (0: none)
+	// once a minute: the float level of the half hour before, and the
+	// rise over it held two minutes (0: none)
+	iBase, iRise float64
+	iBaseOK      bool
 	// the raw samples of this minute, summed, and the mean change of the
 	// minute means from one minute to the next (the current's noise)
 	minSum           float64
@@ -185,10 +178,10 @@ type sensor struct {
 	// between them (sum of module voltages minus the string's) as a
 	// resistance, its baseline, and the heat of the excess held three
 	// minutes
-	joint jointState
+	joint *jointState // currents only
 	// the last raw samples of a current or string voltage, to line them
 	// up with module voltages polled at another rate
-	recent  [32]timed
+	recent  *[32]timed // currents and string voltages only
 	nRecent int
 
 	// gas baseline
@@ -207,6 +200,9 @@ type timed struct {
 // at returns the raw sample of s nearest to t, if one is within 2 s.
 func (s *sensor) at(t int64) (float64, bool) {
 	best, found, bd := 0.0, false, int64(2*time.Second)
+	if s.recent == nil {
+		return 0, false
+	}
 	for k := range min(s.nRecent, len(s.recent)) {
 		e := s.recent[k]
 		d := e.t - t
@@ -218,6 +214,23 @@ func (s *sensor) at(t int64) (float64, bool) {
 		}
 	}
 	return best, found
+}
+
+// voltState is the deviation of a module or cell voltage from the median
+// of its group.
+type voltState struct {
+	hasDev  bool
+	dev0    float64 // long-run offset of the deviation
+	devNow  float64
+	devHist [4]float64 // deviation at the last ticks, for sudden drops
+	devFast float64    // deviation averaged over minutes (noise down)
+	sagMin  history    // per minute: devFast - dev0
+	sagHeld float64    // the least sag of the last minutes: a sag that held
+	sagFast float64    // the least raw deviation from dev0 over two minutes
+	rawMin  history    // per minute: devNow - dev0
+	loadMin history    // per minute under discharge: devNow
+	loadDev float64    // the least deviation under discharge held three minutes (0: none)
+	devMAD  float64    // mean absolute deviation of a sample from devFast: its noise
 }
 
 // valid reports whether the sensor may take part in comparisons at now.
@@ -361,7 +374,7 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 		s.minSum += raw
 		s.minN++
 	}
-	if s.info.role == roleCurrent || s.info.role == roleStrVolt {
+	if s.recent != nil {
 		s.recent[s.nRecent%len(s.recent)] = timed{t, raw}
 		s.nRecent++
 	}
