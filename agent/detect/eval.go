@@ -689,6 +689,7 @@ func (d *Detector) updateDeviation(s *sensor, now int64, dv float64, recentLoad,
 			s.devHist[i] = dv
 		}
 		s.sagMin, s.rawMin = history{}, history{}
+		s.sagPastOK, s.rawPastOK = false, false
 		s.dev.voltBack = now
 		s.sagHeld, s.sagFast, s.devMAD = 0, 0, 0
 		s.settleUntil = now + int64(d.cfg.Settle)
@@ -716,34 +717,20 @@ func (d *Detector) updateDeviation(s *sensor, now int64, dv float64, recentLoad,
 	}
 	if newMin {
 		s.sagMin.push(sag, !recentLoad && now >= s.settleUntil)
+		s.sagPast, s.sagPastOK = s.sagMin.maxOver(voltHold)
+		// the raw samples against the offset, held two minutes: a step
+		s.rawMin.push(s.devNow-s.dev0, !recentLoad && now >= s.settleUntil)
+		s.rawPast, s.rawPastOK = s.rawMin.maxOver(2)
 	}
 	// a sag counts once it held for voltHold minutes
 	s.sagHeld = 0
-	held := sag
-	for k := 0; k < voltHold; k++ {
-		v, ok := s.sagMin.at(k)
-		if !ok {
-			held = 0
-			break
-		}
-		held = math.Max(held, v)
-	}
-	if held < 0 && !recentLoad {
+	if held := math.Max(sag, s.sagPast); s.sagPastOK && held < 0 && !recentLoad {
 		s.sagHeld = held
 	}
-	// the raw samples against the offset, held two minutes: a step
-	if newMin {
-		s.rawMin.push(s.devNow-s.dev0, !recentLoad && now >= s.settleUntil)
-	}
 	s.sagFast = 0
-	held = s.devNow - s.dev0
-	for k := 0; k < 2; k++ {
-		v, ok := s.rawMin.at(k)
-		if !ok {
-			held = 0
-			break
-		}
-		held = math.Max(held, v)
+	held := math.Max(s.devNow-s.dev0, s.rawPast)
+	if !s.rawPastOK {
+		held = 0
 	}
 	if held < 0 && !recentLoad {
 		s.sagFast = held
@@ -755,20 +742,13 @@ func (d *Detector) updateDeviation(s *sensor, now int64, dv float64, recentLoad,
 func (d *Detector) updateLoadDeviation(s *sensor, discharging, newMin bool) {
 	if newMin {
 		s.loadMin.push(s.devNow, discharging)
+		s.loadPast, s.loadPastOK = s.loadMin.maxOver(3)
 	}
 	s.loadDev = 0
-	if !discharging {
+	if !discharging || !s.loadPastOK {
 		return
 	}
-	held := s.devNow
-	for k := 0; k < 3; k++ {
-		v, ok := s.loadMin.at(k)
-		if !ok {
-			return
-		}
-		held = math.Max(held, v)
-	}
-	if held < 0 {
+	if held := math.Max(s.devNow, s.loadPast); held < 0 {
 		s.loadDev = held
 	}
 }

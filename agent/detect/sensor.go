@@ -67,6 +67,20 @@ func (h *history) slope(k int) (float64, bool) {
 	return (float64(m*sxy) - float64(sx*sy)) / den, true
 }
 
+// maxOver is the highest of the newest k slots, all of which must be
+// valid.
+func (h *history) maxOver(k int) (float64, bool) {
+	m := math.Inf(-1)
+	for i := 0; i < k; i++ {
+		v, ok := h.at(i)
+		if !ok {
+			return 0, false
+		}
+		m = math.Max(m, v)
+	}
+	return m, k > 0
+}
+
 // span is the lowest and highest valid value over the newest k+1 slots.
 func (h *history) span(k int) (lo, hi float64, ok bool) {
 	for i := 0; i <= k && i < h.n; i++ {
@@ -231,6 +245,10 @@ type voltState struct {
 	loadMin history    // per minute under discharge: devNow
 	loadDev float64    // the least deviation under discharge held three minutes (0: none)
 	devMAD  float64    // mean absolute deviation of a sample from devFast: its noise
+	// the highest of sagMin's last voltHold minutes, rawMin's last two and
+	// loadMin's last three (set once a minute; OK when all were valid)
+	sagPast, rawPast, loadPast       float64
+	sagPastOK, rawPastOK, loadPastOK bool
 }
 
 // valid reports whether the sensor may take part in comparisons at now.
