@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -188,14 +189,14 @@ func TestLifecycle(t *testing.T) {
 					t.Errorf("alert id %s, want the first one, a1", ev.ID)
 				}
 			}
-			if !equal(states, tc.wantStates) {
+			if !slices.Equal(states, tc.wantStates) {
 				t.Errorf("published %q, want %q", states, tc.wantStates)
 			}
 			var lens []int
 			for _, as := range pub.active {
 				lens = append(lens, len(as))
 			}
-			if !equal(lens, tc.wantActive) {
+			if !slices.Equal(lens, tc.wantActive) {
 				t.Errorf("active lists of %v alerts, want %v", lens, tc.wantActive)
 			}
 			if got := strings.Count(logs.String(), "msg=alert "); got != len(tc.wantStates) {
@@ -203,18 +204,6 @@ func TestLifecycle(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equal[T comparable](a, b []T) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestShed(t *testing.T) {

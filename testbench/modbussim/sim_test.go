@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -325,7 +326,7 @@ func TestEveryTypeOnEveryTransport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if w := s.Registers(modbus.Holding, 0, 40); !equalWords(words, w) {
+			if w := s.Registers(modbus.Holding, 0, 40); !slices.Equal(words, w) {
 				t.Errorf("block read %v, served %v", words, w)
 			}
 		})
@@ -333,18 +334,6 @@ func TestEveryTypeOnEveryTransport(t *testing.T) {
 	if c := s.Counters(); c.Requests != 3*(uint64(len(p.Points))+1) {
 		t.Errorf("counters %+v, want %d requests", c, 3*(len(p.Points)+1))
 	}
-}
-
-func equalWords(a, b []uint16) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // stepper is a Source whose values change only when stepped.
