@@ -303,6 +303,10 @@ nut: {enabled: true, listen: "127.0.0.1:%d"}
 	if n := len(rec.get(shedA)) + len(rec.get(shedB)); n != 2 {
 		t.Errorf("%d shed commands, want the two shutdowns", n)
 	}
+	// the result follows the shed state it changed
+	eventually(t, 5*time.Second, "the operator result", func() bool {
+		return len(rec.get(command.OperatorTopic("e2e", "gw")+"/result")) > 0
+	})
 	if res := rec.get(command.OperatorTopic("e2e", "gw") + "/result"); len(res) != 1 || !strings.Contains(string(res[0].payload), `"ok":true`) {
 		t.Errorf("operator results %v", res)
 	}
