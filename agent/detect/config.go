@@ -88,8 +88,9 @@ type Config struct {
 	// group, averaged over two minutes and held for four with the string
 	// at rest, by at least VoltageStep (relative) and VoltageStepZ times
 	// its own noise, is a cell drained by an internal short: an advisory,
-	// and corroboration of thermal evidence. 0.0012 and 8. VoltageFall and
-	// VoltageFallZ are the same for a warning on its own. 0.006 and 15.
+	// and corroboration of thermal evidence (at half VoltageStepZ). 0.0012
+	// and 8. VoltageFall and VoltageFallZ are the same for a warning on its
+	// own. 0.006 and 15.
 	// On the testbench's nuisance set a held sag reaches 0.44 % and 6.8
 	// times its noise.
 	VoltageStep  float64 `yaml:"voltage_step"`
