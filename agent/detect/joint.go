@@ -12,23 +12,24 @@ import (
 // exceeds the drop of the wiring's baseline resistance by, times the
 // current, is heat in a joint.
 type jointState struct {
-	sv       *sensor   // the string's terminal voltage
-	looked   int       // points of the device when sv was looked up
-	prefixes [2]string // S.module. and S.cell.
-	seq      uint64    // the device's voltage sample count when last looked at
-	modules  int       // module voltages summed
-	lastPoll int64     // time of the module poll last used
-	hasOff   bool
-	off      float64 // offset at rest, V
-	noise    float64 // mean change from poll to poll at rest, V
-	prevD    float64
-	hasPrev  bool
-	polls    int       // polls under load seen
-	num, den float64   // Σ loss·(-I) and Σ I², decaying: the baseline resistance is num/den
-	ex       [32]timed // excess voltage of the recent polls under load
-	nex      int
-	heat     float64 // excess heat held for minutes, W (0: none)
-	excessV  float64 // and the excess voltage behind it
+	sv         *sensor   // the string's terminal voltage
+	looked     int       // points of the device when sv was looked up
+	prefixes   [2]string // S.module. and S.cell.
+	seq        uint64    // the device's voltage sample count when last looked at
+	modules    int       // module voltages summed
+	lastPoll   int64     // time of the module poll last used
+	hasOff     bool
+	off        float64 // offset at rest, V
+	noise      float64 // mean change from poll to poll at rest, V
+	prevD      float64
+	hasPrev    bool
+	polls      int       // polls under load seen
+	learnUntil int64     // end of the baseline's learning
+	num, den   float64   // Σ loss·(-I) and Σ I², decaying: the baseline resistance is num/den
+	ex         [32]timed // excess voltage of the recent polls under load
+	nex        int
+	heat       float64 // excess heat held for minutes, W (0: none)
+	excessV    float64 // and the excess voltage behind it
 }
 
 // jointHold is how long the excess must hold, and jointPolls the least
@@ -36,6 +37,8 @@ type jointState struct {
 const (
 	jointHold  = 2 * time.Minute
 	jointPolls = 3
+	// jointLearn is how long the first load learns the wiring's baseline.
+	jointLearn = 2 * time.Minute
 )
 
 // joints follows the wiring of every string of dev that reports its
@@ -151,27 +154,35 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	j.ex[j.nex%len(j.ex)] = timed{last, ex}
 	j.nex++
 	j.polls++
-	if j.polls <= 5 || ex < 3*noise {
-		// the first polls under load set the baseline; later ones that
-		// stay within the noise follow it, a growing excess does not
+	if j.polls == 1 {
+		j.learnUntil = last + int64(jointLearn)
+	}
+	// the polls of the first jointLearn under load (five at most) set the
+	// baseline
+	learning := j.polls == 1 || (j.polls <= 5 && last < j.learnUntil)
+	if learning || ex < 3*noise {
+		// later polls that stay within the noise follow it, a growing
+		// excess does not
 		j.num = float64(j.num*(1-1.0/200)) + float64(loss*-I)
 		j.den = float64(j.den*(1-1.0/200)) + float64(I*I)
 	}
 	j.heat, j.excessV = 0, 0
-	if j.polls <= 5 {
+	if learning {
 		return
 	}
-	// the least excess of the polls of the last minutes
-	held, k, oldest := math.Inf(1), 0, last
-	for i := range min(j.nex, len(j.ex)) {
-		e := j.ex[i]
-		if e.t >= last-int64(jointHold)-int64(30*time.Second) {
-			held = math.Min(held, e.v)
-			k++
-			oldest = min(oldest, e.t)
+	// the least excess of the newest polls that span jointHold and number
+	// jointPolls at least, whatever the polling interval
+	held, k, ok := math.Inf(1), 0, false
+	for i := 0; i < min(j.nex, len(j.ex)); i++ {
+		e := j.ex[(j.nex-1-i)%len(j.ex)]
+		held = math.Min(held, e.v)
+		k++
+		if k >= jointPolls && last-e.t >= int64(jointHold) {
+			ok = true
+			break
 		}
 	}
-	if k < jointPolls || last-oldest < int64(jointHold) {
+	if !ok {
 		return
 	}
 	if held > 0 && held >= 5*noise {
