@@ -222,7 +222,12 @@ func (l *Listener) onConnect(c paho.Client) {
 	if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
 		l.log.Error("subscribe failed", "topic", l.topic, "err", tok.Error())
 	}
-	l.publish(l.newAck(command.AckOnline, nil), true)
+	// The presence goes at QoS 0: paho calls this handler before it
+	// re-sends the session's stored QoS 1 messages, and marks a message
+	// it re-sends while its first send may still be under way
+	// (eclipse-paho/paho.mqtt.golang#703). A retained presence needs no
+	// redelivery; the broker keeps the newest.
+	l.publishQoS(l.newAck(command.AckOnline, nil), 0, true)
 }
 
 // enqueue hands a message to Run's goroutine; paho's callbacks must not
@@ -340,7 +345,11 @@ func (l *Listener) newAck(status string, c *command.Command) command.Ack {
 
 // publish sends an acknowledgement at QoS 1 and waits briefly for the
 // broker; a failure is logged (the broker may be gone).
-func (l *Listener) publish(a command.Ack, retain bool) {
+func (l *Listener) publish(a command.Ack, retain bool) { l.publishQoS(a, 1, retain) }
+
+// publishQoS publishes an acknowledgement at qos and waits up to 5 s for
+// the broker to take it.
+func (l *Listener) publishQoS(a command.Ack, qos byte, retain bool) {
 	l.mu.Lock()
 	c := l.client
 	l.mu.Unlock()
@@ -353,7 +362,7 @@ func (l *Listener) publish(a command.Ack, retain bool) {
 		l.log.Error("ack encode", "err", err)
 		return
 	}
-	tok := c.Publish(l.ack, 1, retain, b)
+	tok := c.Publish(l.ack, qos, retain, b)
 	if !tok.WaitTimeout(5 * time.Second) {
 		l.log.Warn("ack not acknowledged by the broker in 5s", "status", a.Status)
 	} else if tok.Error() != nil {
