@@ -89,6 +89,9 @@ type group struct {
 	key     string
 	role    role
 	members []*sensor
+	// loadMed is a voltage group's median when the discharge under way
+	// began (0: none under way)
+	loadMed float64
 }
 
 // unit is one subject: a module, a cell, a string.

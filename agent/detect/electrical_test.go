@@ -83,13 +83,16 @@ func TestDischargeHeat(t *testing.T) {
 		name   string
 		dev    float64 // module 3 below its group under discharge
 		amps   float64
-		charge float64 // string state of charge, %
+		charge float64 // string state of charge, %; negative: not reported
+		fall   float64 // the group's fall over the discharge, relative
 		want   string
 	}{
-		{"5 % at 100 A (260 W) is a warning", 0.05, 100, 60, LevelWarning},
-		{"1 % at 100 A is nothing", 0.01, 100, 60, ""},
-		{"5 % with the string nearly empty is nothing", 0.05, 100, 10, ""},
-		{"5 % at 5 A (13 W) is nothing", 0.05, 5, 60, ""},
+		{"5 % at 100 A (260 W) is a warning", 0.05, 100, 60, 0, LevelWarning},
+		{"1 % at 100 A is nothing", 0.01, 100, 60, 0, ""},
+		{"5 % with the string nearly empty is nothing", 0.05, 100, 10, 0, ""},
+		{"5 % at 5 A (13 W) is nothing", 0.05, 5, 60, 0, ""},
+		{"with no charge reading, 5 % at 100 A is a warning", 0.05, 100, -1, 0, LevelWarning},
+		{"with no charge reading, 5 % as the group falls off its knee is nothing", 0.05, 100, -1, 0.12, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(7))
@@ -103,16 +106,21 @@ func TestDischargeHeat(t *testing.T) {
 				for m := 1; m <= 8; m++ {
 					v := 52.0
 					if at > start {
-						v = 50
-						if m == 3 {
+						// the group falls over the discharge, module 3 with it
+						// only once the group has fallen 6 %
+						v = 50 * (1 - c.fall*(at-start).Minutes()/30)
+						if m == 3 && (c.fall == 0 || (at-start).Minutes() > 15) {
 							v *= 1 - c.dev
 						}
 					}
 					v += rng.NormFloat64() * 0.02
 					out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.voltage", m), math.Round(v*100) / 100})
 				}
-				return append(out, Sample{t0.Add(at), "bms-1", "battery.current", I},
-					Sample{t0.Add(at), "bms-1", "battery.charge", c.charge})
+				out = append(out, Sample{t0.Add(at), "bms-1", "battery.current", I})
+				if c.charge >= 0 {
+					out = append(out, Sample{t0.Add(at), "bms-1", "battery.charge", c.charge})
+				}
+				return out
 			})
 			got, subj, e := levelOn(evs)
 			if (got == LevelWarning || got == LevelCritical) != (c.want == LevelWarning) {

@@ -20,6 +20,10 @@ const (
 	// offset, sample by sample for two minutes, to count with a float
 	// current step as an internal short.
 	voltShortZ = 5
+	// dischargeKnee is how far (relative) a voltage group may fall from
+	// the start of a discharge before, with no charge reading, low
+	// modules are taken for the end of the discharge rather than heat.
+	dischargeKnee = 0.05
 )
 
 const (
@@ -397,10 +401,24 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 			}
 		}
 		sc = sc[:k]
+		// how far the group fell since its discharge began: near the end
+		// of a deep discharge a weaker module's cells fall off their knee
+		// first, which is no heat
+		discharging := hasI && I <= -cfg.LoadCurrent
+		fall := 0.0
+		switch {
+		case !discharging || med <= 1:
+			g.loadMed = 0
+		case g.loadMed == 0:
+			g.loadMed = med
+		default:
+			fall = med/g.loadMed - 1
+		}
 		if len(sc) >= 3 {
 			for p, e := range sc {
 				d.updateDeviation(e.s, now, e.s.level/medianWithout(sc, p)-1, recentLoad, newMin)
-				d.updateLoadDeviation(e.s, hasI && I <= -cfg.LoadCurrent, newMin)
+				d.updateLoadDeviation(e.s, discharging, newMin)
+				e.s.groupFall = fall
 			}
 		}
 		d.scratch = sc[:0]
@@ -756,7 +774,9 @@ func (d *Detector) updateLoadDeviation(s *sensor, discharging, newMin bool) {
 // dischargeHeat is the heat (W) the voltage of u missing under discharge
 // turns into inside it, with the sensor and deviation behind it; 0 when
 // no voltage of u is DischargeDeviation below its group for three
-// minutes, or its string is nearly empty (low cells are then expected).
+// minutes, or its string is nearly empty (low cells are then expected):
+// below 20 % charge, or, with no charge reading, its group fallen
+// dischargeKnee since the discharge began.
 func (d *Detector) dischargeHeat(dev *device, u *unit, now int64) (float64, *sensor) {
 	cfg := &d.cfg
 	stale := int64(cfg.StaleAfter)
@@ -777,12 +797,21 @@ func (d *Detector) dischargeHeat(dev *device, u *unit, now int64) (float64, *sen
 	if bestV == nil {
 		return 0, nil
 	}
+	charge := false
 	for _, s := range dev.list {
 		sub := s.info.subject
-		if s.info.role == roleCharge && s.valid(now, stale) && s.level < 20 &&
+		if s.info.role == roleCharge && s.valid(now, stale) &&
 			(sub == "battery" || u.subject == sub || strings.HasPrefix(u.subject, sub+".")) {
-			return 0, nil
+			if s.level < 20 {
+				return 0, nil
+			}
+			charge = true
 		}
+	}
+	if !charge && bestV.groupFall <= -dischargeKnee {
+		// no charge reading to tell, and the group has fallen far since
+		// the discharge began: the end of a deep discharge
+		return 0, nil
 	}
 	return best, bestV
 }

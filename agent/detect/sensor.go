@@ -248,6 +248,7 @@ type voltState struct {
 	// the highest of sagMin's last voltHold minutes, rawMin's last two and
 	// loadMin's last three (set once a minute; OK when all were valid)
 	sagPast, rawPast, loadPast       float64
+	groupFall                        float64 // the group's fall since its discharge began
 	sagPastOK, rawPastOK, loadPastOK bool
 }
 
