@@ -51,7 +51,6 @@ type device struct {
 	units   []*unit
 	unitMap map[string]*unit
 	current *sensor
-	nCur    int // current sensors seen
 	// currents are the current sensors; voltSeq counts voltage samples
 	currents []*sensor
 	voltSeq  uint64
@@ -111,7 +110,7 @@ type unit struct {
 	heatW     float64 // heat under discharge last seen, W
 	heatDev   float64 // and the deviation behind it
 	heatPoint string
-	curN      int     // dev.nCur when cur was found
+	curN      int     // len(dev.currents) when cur was found
 	heldZ     float64 // and in units of its noise
 }
 
@@ -226,7 +225,6 @@ func (d *Detector) sensor(dev *device, point string) *sensor {
 		d.gases = append(d.gases, s)
 		s.alarm = alert{subject: point, kind: KindOffgas}
 	case roleCurrent:
-		dev.nCur++
 		dev.currents = append(dev.currents, s)
 		s.joint, s.recent = &jointState{}, &[32]timed{}
 		if dev.current == nil {
@@ -274,21 +272,22 @@ func (dev *device) unitFor(subject string) *unit {
 // currentOf returns the current of u's string: the current point whose
 // subject (battery, battery.string.S) holds u, the longest such.
 func (dev *device) currentOf(u *unit) *sensor {
-	if u.curN == dev.nCur {
+	if u.curN == len(dev.currents) {
 		return u.cur
 	}
-	u.cur, u.curN = nil, dev.nCur
-	for _, s := range dev.list {
-		if s.info.role != roleCurrent {
-			continue
-		}
-		sub := s.info.subject
-		if (sub == "battery" || u.subject == sub || strings.HasPrefix(u.subject, sub+".")) &&
-			(u.cur == nil || len(sub) > len(u.cur.info.subject)) {
+	u.cur, u.curN = nil, len(dev.currents)
+	for _, s := range dev.currents {
+		if sub := s.info.subject; holds(sub, u.subject) && (u.cur == nil || len(sub) > len(u.cur.info.subject)) {
 			u.cur = s
 		}
 	}
 	return u.cur
+}
+
+// holds reports whether the string or pack subject sub (battery,
+// battery.string.S) holds subject.
+func holds(sub, subject string) bool {
+	return sub == "battery" || subject == sub || strings.HasPrefix(subject, sub+".")
 }
 
 // touch notes a sample from dev at t: sampling interval, comms back.

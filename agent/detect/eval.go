@@ -801,7 +801,7 @@ func (d *Detector) dischargeHeat(dev *device, u *unit, now int64) (float64, *sen
 	for _, s := range dev.list {
 		sub := s.info.subject
 		if s.info.role == roleCharge && s.valid(now, stale) &&
-			(sub == "battery" || u.subject == sub || strings.HasPrefix(u.subject, sub+".")) {
+			holds(sub, u.subject) {
 			if s.level < 20 {
 				return 0, nil
 			}
