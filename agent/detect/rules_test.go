@@ -78,6 +78,44 @@ func TestRules(t *testing.T) {
 					t.Errorf("critical on %s %v after the rise began, want module 3 within 5 s", e.Subject, lag)
 				}
 			}},
+		{"a dip and a jump of one sample each are no fast rise", time.Hour, 5 * time.Second,
+			func(t time.Duration) []Sample {
+				// a module reporting the mean of two thermistors 11 °C
+				// apart, each missing once: 19.8, 14, 19.8, 25.5, 19.8
+				return modules(t, 6, func(m int) float64 {
+					if m == 3 && t == 30*time.Minute {
+						return 14
+					}
+					if m == 3 && t == 30*time.Minute+10*time.Second {
+						return 25.5
+					}
+					return 19.8
+				})
+			},
+			func(t *testing.T, evs []Event) {
+				if e := first(evs, KindThermalRunaway, ""); e != nil {
+					t.Errorf("thermal_runaway on a dip and a jump: %s", e.Message)
+				}
+			}},
+		{"GB 38031 fast rise sampled every 5 s is still seen", 20 * time.Minute, 5 * time.Second,
+			func(t time.Duration) []Sample {
+				start := 15 * time.Minute
+				return modules(t, 6, func(m int) float64 {
+					if m == 3 && t > start {
+						return 30 + 1.2*(t-start).Seconds()
+					}
+					return 30
+				})
+			},
+			func(t *testing.T, evs []Event) {
+				e := first(evs, KindThermalRunaway, "")
+				if e == nil || e.Subject != "battery.module.3" {
+					t.Fatalf("no thermal_runaway on module 3: %+v", e)
+				}
+				if lag := e.Time.Sub(t0.Add(15 * time.Minute)); lag > 15*time.Second {
+					t.Errorf("first thermal_runaway %v after the rise began, want within three samples", lag)
+				}
+			}},
 		{"comms lost and back", 30 * time.Minute, 10 * time.Second,
 			func(t time.Duration) []Sample {
 				if t > 10*time.Minute && t < 15*time.Minute {

@@ -336,7 +336,11 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 	}
 	if s.info.role == roleTemp && s.hasLast && t > s.lastT {
 		dt := float64(t-s.lastT) / 1e9
-		if (v-s.last)/dt >= d.cfg.FastRate {
+		// a sample that only climbs back from a low one before it is a
+		// glitch recovering, not heat: it must also clear the sample
+		// before the last
+		back := s.nraw >= 2 && (v-s.raw[0])/dt < d.cfg.FastRate
+		if (v-s.last)/dt >= d.cfg.FastRate && !back {
 			if s.runN == 0 {
 				s.runStart, s.runStartV = s.lastT, s.last
 			}
