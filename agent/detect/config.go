@@ -54,6 +54,13 @@ type Config struct {
 	RiseAdvisory float64 `yaml:"rise_advisory"`
 	RiseWarning  float64 `yaml:"rise_warning"`
 	RiseCritical float64 `yaml:"rise_critical"`
+	// RiseNoiseZ scales the three rise thresholds up for a noisy
+	// thermistor, so that rise_warning is at least this many times the
+	// noise of its smoothed temperature (estimated from its successive
+	// samples). 10: a sensor with 1 °C of noise polled every 30 s then
+	// needs a rise of 4.5 °C for a warning; one with 0.3 °C at 10 s is not
+	// affected.
+	RiseNoiseZ float64 `yaml:"rise_noise_z"`
 	// AccelRate is the rate of rise (°C/min over AccelWindow) a sensor
 	// without neighbours needs, together with doubling its rate of the
 	// window before, to be judged self-heating. 1.
@@ -190,6 +197,7 @@ func DefaultConfig() Config {
 		RiseAdvisory:        1.5,
 		RiseWarning:         3,
 		RiseCritical:        12,
+		RiseNoiseZ:          10,
 		AccelRate:           1,
 		AccelWindow:         5 * time.Minute,
 		RunawayTemp:         80,
@@ -247,7 +255,7 @@ func (c Config) withDefaults() Config {
 	fls := []struct{ v, def *float64 }{
 		{&c.DriftPerHour, &d.DriftPerHour}, {&c.CommonModeGain, &d.CommonModeGain},
 		{&c.AmbientGain, &d.AmbientGain}, {&c.RiseAdvisory, &d.RiseAdvisory},
-		{&c.RiseWarning, &d.RiseWarning}, {&c.RiseCritical, &d.RiseCritical},
+		{&c.RiseWarning, &d.RiseWarning}, {&c.RiseCritical, &d.RiseCritical}, {&c.RiseNoiseZ, &d.RiseNoiseZ},
 		{&c.AccelRate, &d.AccelRate}, {&c.RunawayTemp, &d.RunawayTemp}, {&c.FastRate, &d.FastRate}, {&c.ChargeRate, &d.ChargeRate},
 		{&c.OverTempAdvisory, &d.OverTempAdvisory}, {&c.OverTempWarning, &d.OverTempWarning},
 		{&c.OverTempCritical, &d.OverTempCritical}, {&c.VoltageSag, &d.VoltageSag}, {&c.VoltageStep, &d.VoltageStep},
@@ -308,8 +316,8 @@ func (c Config) Validate() error {
 	case c.ImbalanceAdvisory >= c.ImbalanceWarning:
 		return fmt.Errorf("detect: imbalance_advisory %g must be below imbalance_warning %g",
 			c.ImbalanceAdvisory, c.ImbalanceWarning)
-	case c.CommonModeGain < 0 || c.AmbientGain < 0 || c.DriftPerHour < 0:
-		return fmt.Errorf("detect: drift_per_hour, common_mode_gain and ambient_gain must not be negative")
+	case c.CommonModeGain < 0 || c.AmbientGain < 0 || c.DriftPerHour < 0 || c.RiseNoiseZ < 0:
+		return fmt.Errorf("detect: drift_per_hour, common_mode_gain, ambient_gain and rise_noise_z must not be negative")
 	}
 	for k, v := range c.GasAdvisory {
 		if w, ok := c.GasWarning[k]; ok && v >= w {

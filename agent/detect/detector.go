@@ -173,7 +173,8 @@ func (d *Detector) Observe(s Sample) []Event {
 	if sn.observe(d, t, s.Value) {
 		d.judgeFault(sn, t)
 	}
-	if sn.info.role == roleTemp && sn.runN >= 2 && sn.lastT-sn.runStart > int64(d.cfg.FastHold) {
+	if sn.info.role == roleTemp && sn.runN >= 2 && sn.lastT-sn.runStart > int64(d.cfg.FastHold) &&
+		sn.last-sn.runStartV >= float64(5*sn.sampleNoise()) {
 		d.fastRule(sn, sn.lastT)
 	}
 	return d.out

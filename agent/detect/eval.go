@@ -848,12 +848,17 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 			continue
 		}
 		if s.refKind == refNeighbours {
+			// a noisy thermistor needs a rise beyond its own noise
+			k := 1.0
+			if nz := float64(cfg.RiseNoiseZ * s.noiseLevel(float64(cfg.Smoothing)/1e9)); nz > cfg.RiseWarning {
+				k = nz / cfg.RiseWarning
+			}
 			switch {
-			case s.cusum >= cfg.RiseCritical && l < critical:
+			case s.cusum >= float64(k*cfg.RiseCritical) && l < critical:
 				l, w = critical, "rise"
-			case s.cusum >= cfg.RiseWarning && l < warning:
+			case s.cusum >= float64(k*cfg.RiseWarning) && l < warning:
 				l, w = warning, "rise"
-			case s.cusum >= cfg.RiseAdvisory && l < advisory:
+			case s.cusum >= float64(k*cfg.RiseAdvisory) && l < advisory:
 				l, w = advisory, "rise"
 			}
 		}

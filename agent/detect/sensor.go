@@ -148,6 +148,12 @@ type sensor struct {
 	lrate     float64 // rise of the level, °C/min over five minutes
 	xmin      history
 
+	// noise of a thermistor: the mean absolute second difference of its
+	// accepted samples (a steady rise cancels out of it) and the mean
+	// interval between them, s; see noiseLevel
+	d2, dtMean float64
+	nD2        int
+
 	// GB 38031 fast rise: a run of samples each rising >= FastRate.
 	runStart  int64
 	runStartV float64
@@ -340,6 +346,16 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 		// glitch recovering, not heat: it must also clear the sample
 		// before the last
 		back := s.nraw >= 2 && (v-s.raw[0])/dt < d.cfg.FastRate
+		if s.nraw >= 2 && t-s.lastT <= int64(d.cfg.StaleAfter) {
+			if dd := math.Abs(v - 2*s.raw[1] + s.raw[0]); dd <= 2*d.cfg.SpikeJump {
+				if s.nD2 < 256 {
+					s.nD2++
+				}
+				w := 1 / float64(s.nD2)
+				s.d2 += float64(w * (dd - s.d2))
+				s.dtMean += float64(w * (dt - s.dtMean))
+			}
+		}
 		if (v-s.last)/dt >= d.cfg.FastRate && !back {
 			if s.runN == 0 {
 				s.runStart, s.runStartV = s.lastT, s.last
@@ -401,6 +417,30 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 		s.recent[s.nRecent%len(s.recent)] = timed{t, raw}
 		s.nRecent++
 	}
+}
+
+// sampleNoise is the standard deviation of the noise on the sensor's
+// samples, from their mean absolute second difference (√6 σ times √(2/π)
+// for Gaussian noise; a steady rise cancels out of it), 0 until 32
+// samples.
+func (s *sensor) sampleNoise() float64 {
+	if s.nD2 < 32 {
+		return 0
+	}
+	return s.d2 / 1.9544
+}
+
+// noiseLevel is the standard deviation of the sensor's smoothed level
+// that white noise on its samples leaves (tau the smoothing, s): through
+// an exponential average of weight a = dt/(tau+dt), √(a/(2-a)) of the
+// samples' noise. 0 until 32 samples.
+func (s *sensor) noiseLevel(tau float64) float64 {
+	sigma := s.sampleNoise()
+	if sigma == 0 || s.dtMean <= 0 {
+		return 0
+	}
+	a := s.dtMean / (tau + s.dtMean)
+	return float64(sigma * math.Sqrt(a/(2-a)))
 }
 
 func median3(a, b, c float64) float64 {
