@@ -23,6 +23,7 @@ func TestEnergyBalance(t *testing.T) {
 		setup func(r *Rack)
 	}{
 		{"heater", func(r *Rack) { r.Cells[5].Heater = 80 }},
+		{"heat into the air", func(r *Rack) { r.ModAirHeater[1], r.AirHeater = 60, 40 }},
 		{"discharge", func(r *Rack) { r.Strings[0].Drive = Drive{Kind: Discharge, Power: 20e3} }},
 		{"loose joint under charge", func(r *Rack) {
 			r.Strings[0].Drive = Drive{Kind: Charge, VCell: 4.1, IMax: 30}

@@ -176,6 +176,11 @@ type Rack struct {
 	LocalOffset []float64
 	// ModAir is the inner air of each module, °C.
 	ModAir []float64
+	// ModAirHeater is external heat into each module's inner air, W, and
+	// AirHeater into the cabinet air (a hot part's losses to the air
+	// around it), set by the scenario.
+	ModAirHeater []float64
+	AirHeater    float64
 	// Gas is the litres of H2, CO and VOC in the cabinet air.
 	Gas [3]float64
 	// Energy counts the heat that entered (sources) and left (to the room)
@@ -200,6 +205,7 @@ func NewRack(cfg Config, room, soc float64, rng *rand.Rand) (*Rack, error) {
 	r.Cells = make([]Cell, n)
 	r.LocalOffset = make([]float64, cfg.Strings*cfg.Modules)
 	r.ModAir = make([]float64, cfg.Strings*cfg.Modules)
+	r.ModAirHeater = make([]float64, cfg.Strings*cfg.Modules)
 	for m := range r.ModAir {
 		r.ModAir[m] = room
 	}
@@ -525,10 +531,13 @@ func (r *Rack) thermal(h float64) float64 {
 		h = max(2/maxRate, 1e-4)
 	}
 	// air
-	airQ := r.Cfg.CabinetG * (r.Room - r.Air)
+	airQ := r.Cfg.CabinetG*(r.Room-r.Air) + r.AirHeater
+	r.EnergyIn += r.AirHeater * h
 	for m := range r.ModAir {
 		mq := r.Cfg.ModuleAirG * (r.Air + r.LocalOffset[m] - r.ModAir[m])
 		airQ -= mq
+		mq += r.ModAirHeater[m]
+		r.EnergyIn += r.ModAirHeater[m] * h
 		cells := r.Cells[m*r.Cfg.Cells : (m+1)*r.Cfg.Cells]
 		for k := range cells {
 			mq += r.airG(m*r.Cfg.Cells+k) * (cells[k].T - r.ModAir[m])

@@ -274,17 +274,43 @@ func buildNeighbourHeat(s *Scenario, _ Options) error {
 		return err
 	}
 	r := s.rack
-	// a failing part next to the module's end cell (a converter, a burning
-	// neighbour) heats it
+	// a failing part against the module's end cell (a converter, a
+	// burning neighbour) heats it. The part is a body of its own: its
+	// power goes into the cell through their contact and into the air
+	// around it, the more so the hotter it runs. Inside the module's
+	// enclosure that air is the module's; outside it, the cabinet's.
 	end := s.subj * r.Cfg.Cells
 	if s.rng.IntN(2) == 1 {
 		end += r.Cfg.Cells - 1
 	}
-	peak := s.param("heater_w", s.uniform(200, 450))
+	peak := s.param("heater_w", s.uniform(300, 700))
 	ramp := s.param("ramp_s", s.uniform(300, 2400))
+	gc := s.param("contact_w_per_k", s.uniform(1.5, 4))
+	ga := s.param("part_air_w_per_k", s.uniform(0.3, 1.2))
+	inside := s.param("inside_module", float64(s.rng.IntN(2))) == 1
+	const partC = 1000.0 // J/K, a part of about 2 kg
+	part := math.NaN()
+	m := s.subj
 	s.step = func(t float64, r *physics.Rack) {
+		air := r.Air
+		if inside {
+			air = r.ModAir[m]
+		}
+		if math.IsNaN(part) {
+			part = air
+		}
+		p := 0.0
 		if t >= s.fault {
-			r.Cells[end].Heater = peak * min(1, (t-s.fault)/ramp)
+			p = peak * min(1, (t-s.fault)/ramp)
+		}
+		qc := gc * (part - r.Cells[end].T)
+		qa := ga * (part - air)
+		part += (p - qc - qa) * s.dt / partC
+		r.Cells[end].Heater = qc
+		if inside {
+			r.ModAirHeater[m] = qa
+		} else {
+			r.AirHeater = qa
 		}
 	}
 	s.endAfterRunaway(s.fault + 6*hour)
