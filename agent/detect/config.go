@@ -164,7 +164,7 @@ type Config struct {
 	SensorMin float64 `yaml:"sensor_min"`
 	SensorMax float64 `yaml:"sensor_max"`
 	// SpikeJump is the temperature jump between two samples (°C) that is
-	// held until the next sample confirms it. 8.
+	// held until the samples after it have confirmed it for 30 s. 8.
 	SpikeJump float64 `yaml:"spike_jump"`
 	// StepJump is the smallest jump between two samples less than a minute
 	// apart that is taken as an offset step rather than heat: a

@@ -13,9 +13,9 @@
 // How it decides, per device and subject (a module, a cell, a string):
 //
 //   - Glitch filter. Each sensor's samples pass a plausibility range, a
-//     jump filter (a jump larger than Config.SpikeJump is held until the
-//     next sample confirms it, so one-sample spikes such as 85, 127 or -40
-//     are rejected) and a median of three (small one-sample noise). A step
+//     jump filter (a jump larger than Config.SpikeJump is held until later
+//     samples have confirmed it for 30 s, so spikes such as 85, 127 or -40,
+//     or a glitch held over a few fast polls, are rejected) and a median of three (small one-sample noise). A step
 //     of Config.StepJump between two samples is an offset, not heat: a
 //     thermistor between cells lags them by a minute or more. NaN (open
 //     circuit), values stuck while the neighbours move, spikes and steps

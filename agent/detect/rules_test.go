@@ -97,6 +97,25 @@ func TestRules(t *testing.T) {
 					t.Errorf("thermal_runaway on a dip and a jump: %s", e.Message)
 				}
 			}},
+		{"a glitch held over ten 1 s polls is no heat", time.Hour, time.Second,
+			func(t time.Duration) []Sample {
+				// a module mean of three thermistors, one reading 127 for
+				// ten seconds: 60.4 instead of 27
+				return modules(t, 6, func(m int) float64 {
+					if m == 2 && t >= 40*time.Minute && t < 40*time.Minute+10*time.Second {
+						return 60.4
+					}
+					return 27
+				})
+			},
+			func(t *testing.T, evs []Event) {
+				if e := first(evs, KindThermalRunaway, ""); e != nil {
+					t.Errorf("thermal_runaway on a 10 s glitch: %s", e.Message)
+				}
+				if e := first(evs, KindSensorFault, ""); e == nil || e.Subject != "battery.module.2.temperature" {
+					t.Errorf("no sensor_fault for the glitch on module 2: %+v", e)
+				}
+			}},
 		{"GB 38031 fast rise sampled every 5 s is still seen", 20 * time.Minute, 5 * time.Second,
 			func(t time.Duration) []Sample {
 				start := 15 * time.Minute

@@ -98,6 +98,10 @@ func (h *history) span(k int) (lo, hi float64, ok bool) {
 }
 
 // sentinel reports values devices send for "no sensor" or "not ready".
+// spikeHold is how long a jump of more than Config.SpikeJump must stand
+// before it is taken as real.
+const spikeHold = 30 * time.Second
+
 func sentinel(v float64) bool {
 	switch v {
 	case 85, 127, 127.5, -40, -127, -128, 128, 255, -273, -273.15, 3276.7, -3276.8, 32767, -32768, 65535, 6553.5:
@@ -122,6 +126,7 @@ type sensor struct {
 	pending bool
 	pend    float64
 	pendT   int64
+	pendV   float64 // the latest sample held with the jump
 	pendN   int
 
 	// smoothed level
@@ -304,7 +309,14 @@ func (s *sensor) observe(d *Detector, t int64, v float64) bool {
 			// a sentinel repeated is no confirmation
 			s.pendN++
 			return false
-		case math.Abs(v-s.pend) <= jump:
+		case math.Abs(v-s.pendV) <= jump && t-s.pendT < int64(spikeHold):
+			// a thermistor lags its cells: it does not leap and fall
+			// back within seconds, so a jump counts once it stood
+			// spikeHold (a glitch held over several fast polls does not)
+			s.pendN++
+			s.pendV = v
+			return false
+		case math.Abs(v-s.pendV) <= jump:
 			s.pending = false
 			s.accept(d, s.pendT, s.pend)
 			s.accept(d, t, v)
@@ -316,13 +328,13 @@ func (s *sensor) observe(d *Detector, t int64, v float64) bool {
 			return true
 		default:
 			s.glitch(s.pendT, s.pend, "spike")
-			s.pend, s.pendT, s.pendN = v, t, 1
+			s.pend, s.pendV, s.pendT, s.pendN = v, v, t, 1
 			return true
 		}
 	}
 	if math.Abs(v-s.last) > jump {
 		s.pending = true
-		s.pend, s.pendT, s.pendN = v, t, 1
+		s.pend, s.pendV, s.pendT, s.pendN = v, v, t, 1
 		return false
 	}
 	s.accept(d, t, v)
