@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"math"
+	"math/rand/v2"
 
 	"github.com/emberwatch/emberwatch/testbench/physics"
 )
@@ -79,6 +80,13 @@ func (s *Scenario) build(cfg physics.Config, soc, dt float64, fast bool) error {
 	tau := s.uniform(60, 240)
 	air := s.uniform(0.1, 0.4)
 	in := newInstruments(s, r, perModule, tau, air, res, noise)
+	// one Li-ion BMS in five reports 4-8 probes a module one by one, as
+	// cell temperatures (drawn apart, so the rest of the draw stays)
+	probes := 0
+	if aux := rand.New(rand.NewPCG(s.truth.Seed, hash("cell probes "+s.truth.Family))); !cfg.Chem.LeadAcid && aux.Float64() < 0.2 {
+		probes = min(4+aux.IntN(5), cfg.Cells-1)
+		in.probesAsCells(r, probes, aux)
+	}
 	// runaway traces are short and sample at any rate; the long nuisance
 	// traces sample at 5-10 s (what most BMS gateways poll at), so a
 	// benchmark of rack-years stays within minutes
@@ -112,7 +120,7 @@ func (s *Scenario) build(cfg physics.Config, soc, dt float64, fast bool) error {
 	s.inst = in
 	s.truth.Rack = RackInfo{Chemistry: cfg.Chem.Name, Strings: r.Cfg.Strings, Modules: cfg.Modules, Cells: cfg.Cells,
 		SampleS: in.sample, VoltageS: float64(in.volt) * in.sample, CellVoltageS: float64(in.cellV) * in.sample,
-		ThermistorsPer: perModule, ResolutionC: res, NoiseC: noise, GasSensors: in.gasN > 0,
+		ThermistorsPer: perModule, CellProbes: probes, ResolutionC: res, NoiseC: noise, GasSensors: in.gasN > 0,
 		AmbientDevice: in.envDevice, PhysicsStepS: dt, ThermistorTauS: tau, ThermistorAirMix: air}
 	return nil
 }

@@ -35,9 +35,12 @@ type instruments struct {
 }
 
 type modSensors struct {
-	prefix  string // battery.module.N. or battery.string.S.module.N.
-	th      []*physics.Thermistor
-	tch     []physics.Channel
+	prefix string // battery.module.N. or battery.string.S.module.N.
+	th     []*physics.Thermistor
+	tch    []physics.Channel
+	// pCellT, when set, names each thermistor as a cell temperature
+	// (a BMS that reports its probes one by one) instead of a module mean
+	pCellT  []string
 	vch     physics.Channel
 	cellCh  []physics.Channel
 	mod     int
@@ -106,6 +109,29 @@ func newInstruments(s *Scenario, r *physics.Rack, perModule int, tau, air, res, 
 	return in
 }
 
+// probesAsCells replaces the thermistors of every module by n probes
+// spread evenly along it, each reported as the temperature of the cell
+// it sits after (battery.module.N.cell.M.temperature), as a BMS that
+// reports its probes one by one does. The probes keep the module's
+// channel quality; rng draws their placement details.
+func (in *instruments) probesAsCells(r *physics.Rack, n int, rng *rand.Rand) {
+	cells := r.Cfg.Cells
+	n = max(1, min(n, cells-1))
+	for i := range in.modules {
+		ms := &in.modules[i]
+		th0, ch0 := ms.th[0], ms.tch[0]
+		ms.th, ms.tch, ms.pCellT = nil, nil, nil
+		for k := range n {
+			pos := k * (cells - 1) / n
+			ms.th = append(ms.th, physics.NewThermistor(r, ms.mod, pos, th0.AirWeight*(0.7+0.6*rng.Float64()), th0.Tau*(0.7+0.6*rng.Float64())))
+			ch := ch0
+			ch.DriftPerDay = rng.NormFloat64() * 0.01
+			ms.tch = append(ms.tch, ch)
+			ms.pCellT = append(ms.pCellT, ms.prefix+"cell."+strconv.Itoa(pos+1)+".temperature")
+		}
+	}
+}
+
 // sample1 emits the readings due at t.
 func (in *instruments) sample1(t float64, start time.Time, r *physics.Rack, emit func(trace.Row) error) error {
 	at := start.Add(dur(t))
@@ -162,7 +188,11 @@ func (in *instruments) sample1(t float64, start time.Time, r *physics.Rack, emit
 			vals := in.vals[:0]
 			for k, th := range ms.th {
 				v, ok := ms.tch[k].Read(t, th.Value(), in.rng)
-				if ok {
+				if ok && ms.pCellT != nil {
+					if err := row(in.device, ms.pCellT[k], v); err != nil {
+						return err
+					}
+				} else if ok {
 					vals = append(vals, v)
 				}
 			}

@@ -65,14 +65,17 @@ type Truth struct {
 
 // RackInfo describes the rack and sensors of a scenario.
 type RackInfo struct {
-	Chemistry        string  `json:"chemistry"`
-	Strings          int     `json:"strings"`
-	Modules          int     `json:"modules"`
-	Cells            int     `json:"cells"`
-	SampleS          float64 `json:"sample_s"`
-	VoltageS         float64 `json:"voltage_s"`
-	CellVoltageS     float64 `json:"cell_voltage_s,omitempty"`
-	ThermistorsPer   int     `json:"thermistors_per_module"`
+	Chemistry      string  `json:"chemistry"`
+	Strings        int     `json:"strings"`
+	Modules        int     `json:"modules"`
+	Cells          int     `json:"cells"`
+	SampleS        float64 `json:"sample_s"`
+	VoltageS       float64 `json:"voltage_s"`
+	CellVoltageS   float64 `json:"cell_voltage_s,omitempty"`
+	ThermistorsPer int     `json:"thermistors_per_module"`
+	// CellProbes, when not 0, replaces ThermistorsPer: that many probes a
+	// module reported as cell temperatures.
+	CellProbes       int     `json:"cell_probes,omitempty"`
 	ResolutionC      float64 `json:"resolution_c"`
 	NoiseC           float64 `json:"noise_c"`
 	GasSensors       bool    `json:"gas_sensors"`

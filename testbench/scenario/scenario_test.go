@@ -197,3 +197,47 @@ func TestConvertQ30(t *testing.T) {
 		t.Error("short row accepted")
 	}
 }
+
+// Some racks report their probes one by one as cell temperatures, named
+// after the cell each sits by, and then no module temperature.
+func TestCellProbes(t *testing.T) {
+	for seed := uint64(1); seed <= 40; seed++ {
+		s, err := New("soft_short", seed, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ri := s.truth.Rack
+		if ri.CellProbes == 0 {
+			continue
+		}
+		seen := map[string]bool{}
+		ctx, cancel := context.WithCancel(context.Background())
+		_, err = s.Run(ctx, func(r trace.Row) error {
+			seen[r.Point] = true
+			if r.Time.Sub(s.truth.Start) > 10*time.Minute {
+				cancel()
+			}
+			return nil
+		})
+		cancel()
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatal(err)
+		}
+		pre := "battery.module.1."
+		if ri.Strings > 1 {
+			pre = "battery.string.1.module.1."
+		}
+		var probes []string
+		for p := range seen {
+			if strings.HasPrefix(p, pre+"cell.") && strings.HasSuffix(p, ".temperature") {
+				probes = append(probes, p)
+			}
+		}
+		if len(probes) != ri.CellProbes || seen[pre+"temperature"] {
+			t.Errorf("seed %d: %d probes in module 1, want %d (%v), module temperature reported %v",
+				seed, len(probes), ri.CellProbes, probes, seen[pre+"temperature"])
+		}
+		return
+	}
+	t.Fatal("no rack with cell probes in 40 seeds")
+}
