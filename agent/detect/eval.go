@@ -346,11 +346,11 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 			s := e.s
 			switch {
 			case len(sc) >= 2:
-				d.updateRise(s, now, medianWithout(sc, p), refNeighbours, dtH, dAmb, dAmbOK)
+				d.updateRise(s, now, medianWithout(sc, p), refNeighbours, dtH, dAmb, dAmbOK, len(sc) <= 3)
 			case r.ambOK:
-				d.updateRise(s, now, r.amb, refRoom, dtH, dAmb, dAmbOK)
+				d.updateRise(s, now, r.amb, refRoom, dtH, dAmb, dAmbOK, false)
 			default:
-				d.updateRise(s, now, 0, refNone, dtH, dAmb, dAmbOK)
+				d.updateRise(s, now, 0, refNone, dtH, dAmb, dAmbOK, false)
 			}
 			if newMin {
 				s.xmin.push(s.x, s.hasX)
@@ -640,8 +640,9 @@ func hasCurrentCharge(dev *device, d *Detector, now int64) bool {
 }
 
 // updateRise follows the difference x between s and its reference and
-// accumulates its unexplained rise (CUSUM).
-func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dtH, dAmb float64, dAmbOK bool) {
+// accumulates its unexplained rise (CUSUM). few says the reference is the
+// median of two neighbours or fewer, which one of them moves.
+func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dtH, dAmb float64, dAmbOK, few bool) {
 	cfg := &d.cfg
 	x := s.level - ref
 	if !s.hasX || s.broken {
@@ -657,7 +658,14 @@ func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dt
 		if dAmbOK {
 			allow += float64(cfg.AmbientGain * abs(dAmb))
 		}
-		s.cusum = math.Min(100, math.Max(0, s.cusum+(x-s.prevX)-allow))
+		// with two neighbours or fewer the rise must be the sensor's
+		// own: one of them cooling down (a warm module just fitted)
+		// lowers the reference but heats nothing
+		inc := x - s.prevX
+		if own := s.level - s.prevLvl; few && own < inc {
+			inc = own
+		}
+		s.cusum = math.Min(100, math.Max(0, s.cusum+inc-allow))
 	}
 	if kind != refNeighbours {
 		s.cusum = 0
@@ -672,6 +680,7 @@ func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dt
 		s.stepT = 0
 	}
 	s.prevX, s.prevRef, s.x, s.ref, s.refKind, s.hasX, s.broken = x, ref, x, ref, kind, true, false
+	s.prevLvl = s.level
 }
 
 // accel judges self-heating from the per-minute history of x: a rate of

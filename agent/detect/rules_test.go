@@ -135,6 +135,30 @@ func TestRules(t *testing.T) {
 					t.Errorf("first thermal_runaway %v after the rise began, want within three samples", lag)
 				}
 			}},
+		{"a warm module fitted in a rack of three cools without alarming the others", 4 * time.Hour, 10 * time.Second,
+			func(t time.Duration) []Sample {
+				// module 2 is swapped for one 15 °C warmer, which cools
+				// with a 25 min time constant; the median of the other
+				// two is their mean, so it falls with it
+				var out []Sample
+				for _, s := range modules(t, 3, func(m int) float64 {
+					if m == 2 && t >= 50*time.Minute {
+						return math.Round((25+15*math.Exp(-(t-50*time.Minute).Minutes()/25))*10) / 10
+					}
+					return 25 + 0.1*float64((int(t/(10*time.Second))+m)%3-1)
+				}) {
+					if s.Point == "battery.module.2.temperature" && t >= 20*time.Minute && t < 50*time.Minute {
+						continue
+					}
+					out = append(out, s)
+				}
+				return out
+			},
+			func(t *testing.T, evs []Event) {
+				if e := first(evs, KindThermalRunaway, LevelWarning); e != nil {
+					t.Errorf("thermal_runaway warning as the fitted module cooled: %s", e.Message)
+				}
+			}},
 		{"comms lost and back", 30 * time.Minute, 10 * time.Second,
 			func(t time.Duration) []Sample {
 				if t > 10*time.Minute && t < 15*time.Minute {

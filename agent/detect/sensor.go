@@ -168,6 +168,7 @@ type sensor struct {
 	hasX        bool
 	broken      bool
 	prevX       float64
+	prevLvl     float64 // level at the last rise update
 	prevRef     float64
 	x, ref      float64
 	cusum       float64

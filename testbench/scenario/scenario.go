@@ -102,6 +102,9 @@ func NuisanceFamilies() []string {
 type Options struct {
 	// Duration overrides the length of a nuisance trace.
 	Duration time.Duration
+	// Modules overrides the number of modules (VRLA monoblocs) per string,
+	// to try the detector on rack sizes the draw does not make.
+	Modules int
 }
 
 // Scenario is one family and seed, ready to run.
@@ -118,12 +121,13 @@ type Scenario struct {
 	fault  float64 // fault time, s; <0 none
 	subj   int     // rack-wide module index of the subject, -1 none
 	baseI  float64
+	opt    Options
 }
 
 // New builds the scenario of family and seed.
 func New(family string, seed uint64, opt Options) (*Scenario, error) {
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15^uint64(len(family))<<32^hash(family)))
-	s := &Scenario{rng: rng, fault: -1, subj: -1}
+	s := &Scenario{rng: rng, fault: -1, subj: -1, opt: opt}
 	s.truth = Truth{Family: family, Seed: seed, Device: "bms-1", Params: map[string]float64{},
 		ForbidKinds: nil}
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(24*60)) * time.Minute)

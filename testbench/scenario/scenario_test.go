@@ -241,3 +241,16 @@ func TestCellProbes(t *testing.T) {
 	}
 	t.Fatal("no rack with cell probes in 40 seeds")
 }
+
+// Options.Modules sets the rack size whatever the draw.
+func TestModulesOption(t *testing.T) {
+	for _, fam := range []string{"soft_short", "normal_float", "vrla_float"} {
+		s, err := New(fam, 3, Options{Modules: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.truth.Rack.Modules; got != 2 || s.rack.Cfg.Modules != 2 {
+			t.Errorf("%s: %d modules (rack %d), want 2", fam, got, s.rack.Cfg.Modules)
+		}
+	}
+}

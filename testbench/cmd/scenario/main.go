@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "random seed")
 	out := fs.String("o", "", "trace file to write (ground truth goes to the same name with .json); - or empty for stdout")
 	durFlag := fs.Duration("duration", 0, "length of a nuisance trace (default: the family's)")
+	modules := fs.Int("modules", 0, "modules per string (default: drawn from the seed)")
 	list := fs.Bool("list", false, "list the families and exit")
 	q30 := fs.String("q30", "", "convert this Samsung 30Q discharge CSV (Q30_S00*_4C.csv) instead")
 	if err := fs.Parse(args); err != nil {
@@ -95,7 +96,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if *family == "" {
 			return usageError{"-family is required (see -list)"}
 		}
-		s, err := scenario.New(*family, *seed, scenario.Options{Duration: *durFlag})
+		if *modules < 0 {
+			return usageError{fmt.Sprintf("-modules %d: must not be negative", *modules)}
+		}
+		s, err := scenario.New(*family, *seed, scenario.Options{Duration: *durFlag, Modules: *modules})
 		if err != nil {
 			return usageError{err.Error()}
 		}
