@@ -34,7 +34,8 @@
 //   - Heat with nothing to explain it. A module heating Config.ChargeRate
 //     beyond the room while the string is not discharging (overcharge), or
 //     past the over-temperature limit and still heating with no discharge,
-//     is a runaway warning. A sensor without neighbours cannot tell Joule
+//     is a runaway warning; a discharge in the last 20 minutes explains
+//     it, as the thermistors lag the cells. A sensor without neighbours cannot tell Joule
 //     heating from a runaway by its level; it is judged by acceleration (a
 //     runaway heats faster as it gets hotter, a loaded cell heats slower as
 //     it nears equilibrium) and by the onset temperature

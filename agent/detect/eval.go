@@ -825,6 +825,11 @@ func (d *Detector) dischargeHeat(dev *device, u *unit, now int64) (float64, *sen
 	return best, bestV
 }
 
+// afterDischarge is how long after a discharge heat is still taken as
+// its Joule heat reaching the thermistors: their lag behind the cells
+// (time constants of one to four minutes) several times over.
+const afterDischarge = 20 * time.Minute
+
 // judgeUnit fuses the evidence of one subject and steps its alerts.
 func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad bool, strLvl level, strWhy string) {
 	cfg := &d.cfg
@@ -832,6 +837,10 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	th := none
 	why := ""
 	var best, hot *sensor
+	// no discharge now, nor within the thermistors' lag behind one: a
+	// string that stopped a high-rate discharge keeps warming them for
+	// minutes after its current fell
+	noLoad := dev.charging && (dev.lastDischarge == 0 || now-dev.lastDischarge >= int64(afterDischarge))
 	for _, s := range u.temps {
 		if !s.valid(now, stale) {
 			continue
@@ -843,11 +852,11 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 		switch {
 		case s.last >= cfg.RunawayTemp && s.lrate > 0.5:
 			l, w = critical, "self-heating"
-		case dev.charging && s.last >= cfg.OverTempCritical && s.lrate >= 0.2:
+		case noLoad && s.last >= cfg.OverTempCritical && s.lrate >= 0.2:
 			l, w = critical, "hot and still heating with no discharge"
-		case dev.charging && s.last >= cfg.OverTempWarning && s.lrate >= 0.2:
+		case noLoad && s.last >= cfg.OverTempWarning && s.lrate >= 0.2:
 			l, w = warning, "hot and still heating with no discharge"
-		case dev.charging && now >= s.settleUntil && s.lrate-math.Max(0, r.ambRate) >= cfg.ChargeRate:
+		case noLoad && now >= s.settleUntil && s.lrate-math.Max(0, r.ambRate) >= cfg.ChargeRate:
 			l, w = warning, "heating fast with no discharge"
 		}
 		if !s.hasX {

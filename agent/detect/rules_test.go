@@ -159,6 +159,37 @@ func TestRules(t *testing.T) {
 					t.Errorf("thermal_runaway warning as the fitted module cooled: %s", e.Message)
 				}
 			}},
+		{"thermistors catching up after a high-rate discharge are no overcharge", 2 * time.Hour, 10 * time.Second,
+			func(t time.Duration) []Sample {
+				// a 10 min discharge at 300 A, then rest: the cells heat
+				// 1.5 °C/min during it and the lagging thermistors keep
+				// rising at 1.3 °C/min for five minutes after it
+				start, end := 40*time.Minute, 50*time.Minute
+				temp := func(m int) float64 {
+					v := 25.0
+					switch {
+					case t >= end+5*time.Minute:
+						v += 0.8*10 + 1.3*5
+					case t >= end:
+						v += 0.8*10 + 1.3*(t-end).Minutes()
+					case t >= start:
+						v += 0.8 * (t - start).Minutes()
+					}
+					return math.Round((v+0.1*float64((int(t/(10*time.Second))+m)%3-1))*10) / 10
+				}
+				out := modules(t, 8, temp)
+				i := 0.1
+				if t >= start && t < end {
+					i = -300
+				}
+				return append(out, Sample{t0.Add(t), "bms-1", "battery.current", i},
+					Sample{t0.Add(t), "env-1", "ambient.temperature", 23})
+			},
+			func(t *testing.T, evs []Event) {
+				if e := first(evs, KindThermalRunaway, ""); e != nil {
+					t.Errorf("thermal_runaway after a discharge: %s", e.Message)
+				}
+			}},
 		{"comms lost and back", 30 * time.Minute, 10 * time.Second,
 			func(t time.Duration) []Sample {
 				if t > 10*time.Minute && t < 15*time.Minute {
