@@ -426,7 +426,9 @@ func (s *Scenario) outages(n int) {
 	r := s.rack
 	nominal := r.Chem.OCVAt(0.5) * float64(r.Cfg.Modules*r.Cfg.Cells)
 	for k := range n {
-		c := s.uniform(0.3, 1.2)
+		// UPS batteries are sized for minutes of runtime: from a light
+		// load at 0.3C to a full one at 4C (15 min), log-uniform
+		c := math.Exp(s.uniform(math.Log(0.3), math.Log(4)))
 		list = append(list, outage{
 			at:    s.uniform(0.1, 0.9) * s.dur,
 			len:   s.uniform(5*60, 45*60),
