@@ -112,8 +112,8 @@ func (d *Detector) judgeFault(s *sensor, now int64) {
 		ev["reference_moved"] = round3(s.ref - s.refSame)
 	case s.glitchT != 0:
 		ev["value"] = round3(s.glitchV)
-		ev["last_good"] = round3(s.last)
-		msg = fmt.Sprintf("%s: %s (%g, last good %g)", s.point, why, round3(s.glitchV), round3(s.last))
+		ev["last_good"] = round3(s.glitchPrev)
+		msg = fmt.Sprintf("%s: %s (%g, last good %g)", s.point, why, round3(s.glitchV), round3(s.glitchPrev))
 	}
 	if why != "" {
 		ev["fault"] = why
@@ -671,11 +671,12 @@ func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dt
 		s.cusum = 0
 	}
 	if s.stepT != 0 && now-s.stepT >= int64(45*time.Second) {
-		if s.hasMed && s.med >= s.stepBase+0.7*s.stepJ {
-			// the step stayed: an offset, not heat
+		if s.hasMed && s.med >= s.stepBase+0.7*s.stepJ && s.med <= s.stepBase+s.stepJ+d.cfg.StepJump {
+			// the step stayed, and stayed put: an offset, not heat (a
+			// sensor still climbing past it is heating fast)
 			s.cusum = math.Max(0, s.cusum-s.stepJ)
 			s.stepSum += s.stepJ
-			s.glitch(s.stepT, s.stepBase+s.stepJ, "step")
+			s.glitch(s.stepT, s.stepBase+s.stepJ, s.stepBase, "step")
 		}
 		s.stepT = 0
 	}

@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -188,6 +189,49 @@ func TestRules(t *testing.T) {
 			func(t *testing.T, evs []Event) {
 				if e := first(evs, KindThermalRunaway, ""); e != nil {
 					t.Errorf("thermal_runaway after a discharge: %s", e.Message)
+				}
+			}},
+		{"a thermistor climbing 0.9 °C/s is heat, not an offset step", 40 * time.Minute, 5 * time.Second,
+			func(t time.Duration) []Sample {
+				start := 30 * time.Minute
+				return modules(t, 6, func(m int) float64 {
+					v := 27 + 0.1*float64((int(t/(5*time.Second))+m)%3-1)
+					if m == 4 && t > start {
+						v = 27 + 0.9*(t-start).Seconds()
+					}
+					return math.Round(v*10) / 10
+				})
+			},
+			func(t *testing.T, evs []Event) {
+				for _, e := range evs {
+					if e.Kind == KindSensorFault && e.State != StateCleared {
+						t.Errorf("sensor_fault on a sensor heating fast: %s", e.Message)
+					}
+				}
+				if e := first(evs, KindThermalRunaway, LevelCritical); e == nil || e.Subject != "battery.module.4" {
+					t.Errorf("no critical thermal_runaway on module 4: %+v", e)
+				}
+			}},
+		{"an offset step names the value before it", time.Hour, 10 * time.Second,
+			func(t time.Duration) []Sample {
+				return modules(t, 6, func(m int) float64 {
+					v := 25 + 0.1*float64((int(t/(10*time.Second))+m)%3-1)
+					if m == 2 && t >= 30*time.Minute {
+						v += 4
+					}
+					return math.Round(v*10) / 10
+				})
+			},
+			func(t *testing.T, evs []Event) {
+				e := first(evs, KindSensorFault, "")
+				if e == nil || !strings.Contains(e.Message, "step") {
+					t.Fatalf("no sensor_fault step: %+v", e)
+				}
+				if g, ok := e.Evidence["last_good"].(float64); !ok || g > 26 {
+					t.Errorf("last_good %v, want the value before the step (about 25): %s", e.Evidence["last_good"], e.Message)
+				}
+				if e := first(evs, KindThermalRunaway, LevelWarning); e != nil {
+					t.Errorf("thermal_runaway on an offset step: %s", e.Message)
 				}
 			}},
 		{"comms lost and back", 30 * time.Minute, 10 * time.Second,

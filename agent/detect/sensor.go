@@ -135,23 +135,24 @@ type sensor struct {
 	levelT   int64
 
 	// faults
-	nanRun    int
-	nanSince  int64
-	glitchT   int64
-	glitchV   float64
-	glitchWhy string
-	glitches  int
-	sameSince int64
-	refSame   float64
-	hasRefSam bool
-	stuck     bool
-	fault     alert
-	alarm     alert // offgas, for gas sensors
-	prevLast  float64
-	accel     bool
-	rate      float64 // rise of x, °C/min over AccelWindow
-	lrate     float64 // rise of the level, °C/min over five minutes
-	xmin      history
+	nanRun     int
+	nanSince   int64
+	glitchT    int64
+	glitchV    float64
+	glitchPrev float64 // the last good value before it
+	glitchWhy  string
+	glitches   int
+	sameSince  int64
+	refSame    float64
+	hasRefSam  bool
+	stuck      bool
+	fault      alert
+	alarm      alert // offgas, for gas sensors
+	prevLast   float64
+	accel      bool
+	rate       float64 // rise of x, °C/min over AccelWindow
+	lrate      float64 // rise of the level, °C/min over five minutes
+	xmin       history
 
 	// noise of a thermistor: the mean absolute second difference of its
 	// accepted samples (a steady rise cancels out of it) and the mean
@@ -270,8 +271,8 @@ func (s *sensor) valid(now int64, stale int64) bool {
 }
 
 // glitch records a rejected sample.
-func (s *sensor) glitch(t int64, v float64, why string) {
-	s.glitchT, s.glitchV, s.glitchWhy = t, v, why
+func (s *sensor) glitch(t int64, v, prev float64, why string) {
+	s.glitchT, s.glitchV, s.glitchPrev, s.glitchWhy = t, v, prev, why
 	s.glitches++
 }
 
@@ -292,11 +293,11 @@ func (s *sensor) observe(d *Detector, t int64, v float64) bool {
 	s.nanRun = 0
 	isTemp := s.info.role == roleTemp || s.info.role == roleAmbient
 	if isTemp && (v < cfg.SensorMin || v > cfg.SensorMax) {
-		s.glitch(t, v, "out of range")
+		s.glitch(t, v, s.last, "out of range")
 		return true
 	}
 	if s.info.role == roleGas && v < 0 {
-		s.glitch(t, v, "negative concentration")
+		s.glitch(t, v, s.last, "negative concentration")
 		return true
 	}
 	if !isTemp || !s.hasLast {
@@ -324,11 +325,11 @@ func (s *sensor) observe(d *Detector, t int64, v float64) bool {
 			return false
 		case math.Abs(v-s.last) <= jump:
 			s.pending = false
-			s.glitch(s.pendT, s.pend, "spike")
+			s.glitch(s.pendT, s.pend, s.last, "spike")
 			s.accept(d, t, v)
 			return true
 		default:
-			s.glitch(s.pendT, s.pend, "spike")
+			s.glitch(s.pendT, s.pend, s.last, "spike")
 			s.pend, s.pendV, s.pendT, s.pendN = v, v, t, 1
 			return true
 		}
