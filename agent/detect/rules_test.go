@@ -212,6 +212,31 @@ func TestRules(t *testing.T) {
 					t.Errorf("no critical thermal_runaway on module 4: %+v", e)
 				}
 			}},
+		{"a fast rise polled every 10 s is followed, not taken for spikes", 40 * time.Minute, 10 * time.Second,
+			func(t time.Duration) []Sample {
+				start := 30 * time.Minute
+				return modules(t, 6, func(m int) float64 {
+					v := 27 + 0.1*float64((int(t/(10*time.Second))+m)%3-1)
+					if m == 5 && t > start {
+						v = min(400, 27+1.5*(t-start).Seconds())
+					}
+					return math.Round(v*10) / 10
+				})
+			},
+			func(t *testing.T, evs []Event) {
+				for _, e := range evs {
+					if e.Kind == KindSensorFault && e.State != StateCleared {
+						t.Errorf("sensor_fault on a sensor heating fast: %s", e.Message)
+					}
+				}
+				e := first(evs, KindOverTemperature, LevelCritical)
+				if e == nil || e.Subject != "battery.module.5" {
+					t.Fatalf("no critical over_temperature on module 5: %+v", e)
+				}
+				if lag := e.Time.Sub(t0.Add(30 * time.Minute)); lag > 90*time.Second {
+					t.Errorf("over_temperature critical %v after the rise began", lag)
+				}
+			}},
 		{"an offset step names the value before it", time.Hour, 10 * time.Second,
 			func(t time.Duration) []Sample {
 				return modules(t, 6, func(m int) float64 {

@@ -98,6 +98,14 @@ func (h *history) span(k int) (lo, hi float64, ok bool) {
 }
 
 // sentinel reports values devices send for "no sensor" or "not ready".
+// goesOn reports whether v carries a held jump on in its direction, by
+// at most four jumps: a sensor heating (or cooling) fast, polled slowly,
+// not a glitch, which falls back.
+func (s *sensor) goesOn(v, jump float64) bool {
+	d := v - s.pendV
+	return float64((s.pend-s.last)*d) > 0 && math.Abs(d) <= 4*jump
+}
+
 // spikeHold is how long a jump of more than Config.SpikeJump must stand
 // before it is taken as real.
 const spikeHold = 30 * time.Second
@@ -311,14 +319,14 @@ func (s *sensor) observe(d *Detector, t int64, v float64) bool {
 			// a sentinel repeated is no confirmation
 			s.pendN++
 			return false
-		case math.Abs(v-s.pendV) <= jump && t-s.pendT < int64(spikeHold):
+		case (math.Abs(v-s.pendV) <= jump || s.goesOn(v, jump)) && t-s.pendT < int64(spikeHold):
 			// a thermistor lags its cells: it does not leap and fall
 			// back within seconds, so a jump counts once it stood
 			// spikeHold (a glitch held over several fast polls does not)
 			s.pendN++
 			s.pendV = v
 			return false
-		case math.Abs(v-s.pendV) <= jump:
+		case math.Abs(v-s.pendV) <= jump || s.goesOn(v, jump):
 			s.pending = false
 			s.accept(d, s.pendT, s.pend)
 			s.accept(d, t, v)
