@@ -165,8 +165,8 @@ type sensor struct {
 	// noise of a thermistor: the mean absolute second difference of its
 	// accepted samples (a steady rise cancels out of it) and the mean
 	// interval between them, s; see noiseLevel
-	d2, dtMean float64
-	nD2        int
+	d2, dtMean, wD2 float64
+	nD2             int
 
 	// GB 38031 fast rise: a run of samples each rising >= FastRate.
 	runStart  int64
@@ -364,21 +364,20 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 	}
 	if s.info.role == roleTemp && s.hasLast && t > s.lastT {
 		dt := float64(t-s.lastT) / 1e9
-		// a sample that only climbs back from a low one before it is a
-		// glitch recovering, not heat: it must also clear the sample
-		// before the last
-		back := s.nraw >= 2 && (v-s.raw[0])/dt < d.cfg.FastRate
 		if s.nraw >= 2 && t-s.lastT <= int64(d.cfg.StaleAfter) {
 			if dd := math.Abs(v - 2*s.raw[1] + s.raw[0]); dd <= 2*d.cfg.SpikeJump {
 				if s.nD2 < 256 {
 					s.nD2++
+					s.wD2 = 1 / float64(s.nD2)
 				}
-				w := 1 / float64(s.nD2)
-				s.d2 += float64(w * (dd - s.d2))
-				s.dtMean += float64(w * (dt - s.dtMean))
+				s.d2 += float64(s.wD2 * (dd - s.d2))
+				s.dtMean += float64(s.wD2 * (dt - s.dtMean))
 			}
 		}
-		if (v-s.last)/dt >= d.cfg.FastRate && !back {
+		// a sample that only climbs back from a low one before it is a
+		// glitch recovering, not heat: it must also clear the sample
+		// before the last
+		if (v-s.last)/dt >= d.cfg.FastRate && (s.nraw < 2 || (v-s.raw[0])/dt >= d.cfg.FastRate) {
 			if s.runN == 0 {
 				s.runStart, s.runStartV = s.lastT, s.last
 			}
