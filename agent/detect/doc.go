@@ -14,10 +14,12 @@
 //
 //   - Glitch filter. Each sensor's samples pass a plausibility range, a
 //     jump filter (a jump larger than Config.SpikeJump is held until later
-//     samples have confirmed it for 30 s, so spikes such as 85, 127 or -40,
-//     or a glitch held over a few fast polls, are rejected) and a median of three (small one-sample noise). A step
-//     of Config.StepJump between two samples is an offset, not heat: a
-//     thermistor between cells lags them by a minute or more. NaN (open
+//     samples have confirmed it for 30 s, so spikes such as 85, 127 or
+//     -40, or a glitch held over a few fast polls, are rejected) and a
+//     median of three (small one-sample noise). A step of
+//     Config.StepJump between two samples that then stays put is an
+//     offset, not heat: a thermistor between cells lags them by a minute
+//     or more. NaN (open
 //     circuit), values stuck while the neighbours move, spikes and steps
 //     are sensor_fault, and a faulty sensor never feeds the verdict. A
 //     sensor back from a gap, an open circuit or a module swap is watched
@@ -30,13 +32,16 @@
 //     changes. Common-mode heating (a discharge warms every module, an HVAC
 //     failure warms every module and the room) therefore accumulates
 //     nothing, a constant offset (hot-aisle end modules) accumulates
-//     nothing, and a warm module cooling down accumulates nothing.
+//     nothing, and a warm module cooling down accumulates nothing. With
+//     two neighbours or fewer, one of them moves the reference, so the
+//     rise counted is at most the sensor's own. The thresholds scale up
+//     with the sensor's own noise (Config.RiseNoiseZ).
 //   - Heat with nothing to explain it. A module heating Config.ChargeRate
 //     beyond the room while the string is not discharging (overcharge), or
 //     past the over-temperature limit and still heating with no discharge,
 //     is a runaway warning; a discharge in the last 20 minutes explains
-//     it, as the thermistors lag the cells. A sensor without neighbours cannot tell Joule
-//     heating from a runaway by its level; it is judged by acceleration (a
+//     it, as the thermistors lag the cells. A sensor without neighbours
+//     cannot tell Joule heating from a runaway by its level; it is judged by acceleration (a
 //     runaway heats faster as it gets hotter, a loaded cell heats slower as
 //     it nears equilibrium) and by the onset temperature
 //     (Config.RunawayTemp, from the NREL/NASA databank).

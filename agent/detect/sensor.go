@@ -97,7 +97,6 @@ func (h *history) span(k int) (lo, hi float64, ok bool) {
 	return lo, hi, ok
 }
 
-// sentinel reports values devices send for "no sensor" or "not ready".
 // goesOn reports whether v carries a held jump on in its direction, by
 // at most four jumps: a sensor heating (or cooling) fast, polled slowly,
 // not a glitch, which falls back.
@@ -110,6 +109,7 @@ func (s *sensor) goesOn(v, jump float64) bool {
 // before it is taken as real.
 const spikeHold = 30 * time.Second
 
+// sentinel reports values devices send for "no sensor" or "not ready".
 func sentinel(v float64) bool {
 	switch v {
 	case 85, 127, 127.5, -40, -127, -128, 128, 255, -273, -273.15, 3276.7, -3276.8, 32767, -32768, 65535, 6553.5:
