@@ -39,6 +39,7 @@ type Detector struct {
 	out     []Event
 	scratch []ranked
 	fbuf    [3][]float64 // reusable buffers for medians
+	markN   uint64       // stamps units while counting those of a group
 }
 
 // device is the state of one device.
@@ -96,6 +97,7 @@ type group struct {
 // unit is one subject: a module, a cell, a string.
 type unit struct {
 	subject   string
+	mark      uint64 // Detector.markN when last counted
 	temps     []*sensor
 	volts     []*sensor
 	runaway   alert

@@ -32,9 +32,10 @@
 //     changes. Common-mode heating (a discharge warms every module, an HVAC
 //     failure warms every module and the room) therefore accumulates
 //     nothing, a constant offset (hot-aisle end modules) accumulates
-//     nothing, and a warm module cooling down accumulates nothing. With
-//     two neighbours or fewer, one of them moves the reference, so the
-//     rise counted is at most the sensor's own. The thresholds scale up
+//     nothing, and a warm module cooling down accumulates nothing. In a
+//     group of three modules or fewer (however many probes each reports)
+//     one of them moves the reference, so the rise counted is at most the
+//     sensor's own. The thresholds scale up
 //     with the sensor's own noise (Config.RiseNoiseZ).
 //   - Heat with nothing to explain it. A module heating Config.ChargeRate
 //     beyond the room while the string is not discharging (overcharge), or

@@ -342,11 +342,24 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 			}
 		}
 		d.sortRanked(sc)
+		// the units (modules, cells) the group's sensors belong to: a
+		// module may report several probes as cell temperatures, and
+		// with three units or fewer one of them moves the reference
+		d.markN++
+		units := 0
+		for _, e := range sc {
+			if u := e.s.unit; u == nil || u.mark != d.markN {
+				units++
+				if u != nil {
+					u.mark = d.markN
+				}
+			}
+		}
 		for p, e := range sc {
 			s := e.s
 			switch {
 			case len(sc) >= 2:
-				d.updateRise(s, now, medianWithout(sc, p), refNeighbours, dtH, dAmb, dAmbOK, len(sc) <= 3)
+				d.updateRise(s, now, medianWithout(sc, p), refNeighbours, dtH, dAmb, dAmbOK, units <= 3)
 			case r.ambOK:
 				d.updateRise(s, now, r.amb, refRoom, dtH, dAmb, dAmbOK, false)
 			default:
@@ -641,7 +654,8 @@ func hasCurrentCharge(dev *device, d *Detector, now int64) bool {
 
 // updateRise follows the difference x between s and its reference and
 // accumulates its unexplained rise (CUSUM). few says the reference is the
-// median of two neighbours or fewer, which one of them moves.
+// median of the sensors of two other units or fewer, which one of them
+// moves.
 func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dtH, dAmb float64, dAmbOK, few bool) {
 	cfg := &d.cfg
 	x := s.level - ref
@@ -658,7 +672,7 @@ func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dt
 		if dAmbOK {
 			allow += float64(cfg.AmbientGain * abs(dAmb))
 		}
-		// with two neighbours or fewer the rise must be the sensor's
+		// with two other units or fewer the rise must be the sensor's
 		// own: one of them cooling down (a warm module just fitted)
 		// lowers the reference but heats nothing
 		inc := x - s.prevX

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/emberwatch/emberwatch/testbench/scenario"
 	"math"
 	"strings"
 	"testing"
@@ -98,5 +99,30 @@ func TestPointIndex(t *testing.T) {
 	}
 	if got := *p.get("bms-2", "a"); got != 100 {
 		t.Errorf("bms-2 a: %d, want 100", got)
+	}
+}
+
+// Racks smaller than the draw makes: nuisances that once fooled the
+// detector there stay quiet.
+func TestSmallRacks(t *testing.T) {
+	for _, c := range []struct {
+		family  string
+		seed    uint64
+		modules int
+	}{
+		{"hot_aisle", 907, 2},       // cell probes of two modules: two clusters
+		{"module_replaced", 705, 3}, // a warm module fitted among three
+	} {
+		sc, err := scenario.New(c.family, c.seed, scenario.Options{Modules: c.modules})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := job{sc: sc, name: c.family}.run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := res.judges[jDetector].raised; n != 0 {
+			t.Errorf("%s seed %d with %d modules: %d thermal_runaway warnings", c.family, c.seed, c.modules, n)
+		}
 	}
 }
