@@ -70,6 +70,11 @@ type alert struct {
 // alert clears after clear without evidence. It returns the state change
 // ("" for none) and the level to report.
 func (a *alert) step(now int64, target level, confirm, clear time.Duration, instant level) (string, level) {
+	if target == none && a.lvl == none {
+		// the common case: nothing then, nothing now
+		a.since = [4]int64{}
+		return "", none
+	}
 	for l := advisory; l <= critical; l++ {
 		if target >= l {
 			if a.since[l] == 0 {
