@@ -302,7 +302,7 @@ func (p *Publisher) Publish(device string, t time.Time, rs []drivers.Reading) {
 	payload := appendTelemetry(make([]byte, 0, 64+48*len(rs)), device, t, rs)
 	m := message{topic: p.topics.Telemetry(device), payload: payload, qos: p.opts.TelemetryQoS, key: device}
 	p.mu.Lock()
-	m.late = !p.stats.Connected
+	m.late = !p.connected()
 	if p.tlog != nil && (m.late || p.tlog.Len() > 0) {
 		p.mu.Unlock()
 		p.buffer(m)
@@ -415,12 +415,19 @@ func (p *Publisher) SetStatus(v any) error {
 	return nil
 }
 
+// connected reports whether the current connection is up, with p.mu
+// held: paho tells a lost connection (IsConnectionOpen) before its
+// connection-lost handler has run.
+func (p *Publisher) connected() bool {
+	return p.stats.Connected && p.client != nil && p.client.IsConnectionOpen()
+}
+
 // Stats returns the counters.
 func (p *Publisher) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.stats
-	s.Connected = s.Connected && p.client != nil && p.client.IsConnectionOpen()
+	s.Connected = p.connected()
 	s.TelemetryQueued = len(p.telemetry)
 	s.AlertsQueued = p.rel.len()
 	s.AlertsInFlight = p.inflight
@@ -481,7 +488,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 func (p *Publisher) LastError() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.stats.Connected && p.client.IsConnectionOpen() {
+	if p.connected() {
 		return nil
 	}
 	return p.lastErr
