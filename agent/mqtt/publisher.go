@@ -221,10 +221,9 @@ func (p *Publisher) newClient() paho.Client {
 		SetOrderMatters(false).
 		SetWill(p.topics.State(), `{"online":false}`, 1, true).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
-			p.mu.Lock()
-			p.stats.Lost++
-			p.stats.Connected = false
-			p.mu.Unlock()
+			// paho may call this late, after the sender has noticed
+			// the loss and connected a new client; the sender counts
+			// the loss, this only says why
 			p.log.Warn("mqtt connection lost", "err", err)
 		})
 	if opts.Username != "" {
@@ -580,8 +579,16 @@ func (p *Publisher) send(ctx context.Context) {
 		backoff = min(2*backoff, p.opts.ReconnectMax)
 		return true
 	}
+	up := false // the current client has been connected
 	for {
 		if !p.cl().IsConnectionOpen() {
+			if up {
+				up = false
+				p.mu.Lock()
+				p.stats.Lost++
+				p.stats.Connected = false
+				p.mu.Unlock()
+			}
 			rewind()
 			announced = false
 			if wait := time.Until(nextDial); wait > 0 && !flushing {
@@ -602,6 +609,7 @@ func (p *Publisher) send(ctx context.Context) {
 				redial = min(2*redial, p.opts.ReconnectMax)
 				continue
 			}
+			up = true
 			redial = min(time.Second, p.opts.ReconnectMax)
 		}
 		p.mu.Lock()
