@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -72,8 +73,12 @@ func (b *Broker) Start(ctx context.Context) error {
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		return fmt.Errorf("broker: auth hook: %w", err)
 	}
+	cs := &conns{live: map[net.Conn]chan struct{}{}}
+	if err := srv.AddHook(&takeover{srv: srv, conns: cs, log: b.log}, nil); err != nil {
+		return fmt.Errorf("broker: takeover hook: %w", err)
+	}
 	tcp := listeners.NewTCP(listeners.Config{Type: listeners.TypeTCP, ID: "tcp", Address: b.opts.Address})
-	if err := srv.AddListener(tcp); err != nil {
+	if err := srv.AddListener(trackedTCP{TCP: tcp, conns: cs}); err != nil {
 		return fmt.Errorf("broker: listen on %s: %w", b.opts.Address, err)
 	}
 	if err := srv.Serve(); err != nil {
