@@ -61,6 +61,24 @@ type Config struct {
 	// needs a rise of 4.5 °C for a warning; one with 0.3 °C at 10 s is not
 	// affected.
 	RiseNoiseZ float64 `yaml:"rise_noise_z"`
+	// QuietRise is the rise (°C) of a module above its neighbours, and of
+	// its own level, over the last QuietWindow that is a runaway warning
+	// while the string is at rest: no discharge and no charge at
+	// LoadCurrent for two hours, its current known, and the string's
+	// median temperature and the room each steady within QuietSpan over
+	// the window. Nothing at rest heats one module and not its
+	// neighbours; a cell heating far from the module's thermistor shows
+	// there only as a degree or two. The rise must build over the window
+	// and still be building (not a step), and is counted net of a share
+	// of the module's standing offset (a hot-aisle end module follows its
+	// outside heat) and of the sensor's grain (the usual size of a change
+	// between its samples: one step of a coarse resolution). The
+	// threshold scales up with the sensor's noise as the rise thresholds
+	// do. A negative quiet_rise
+	// turns the rule off; quiet_window is 10m to 30m. 1.2, 30m and 0.6.
+	QuietRise   float64       `yaml:"quiet_rise"`
+	QuietWindow time.Duration `yaml:"quiet_window"`
+	QuietSpan   float64       `yaml:"quiet_span"`
 	// AccelRate is the rate of rise (°C/min over AccelWindow) a sensor
 	// without neighbours needs, together with doubling its rate of the
 	// window before, to be judged self-heating. 1.
@@ -198,6 +216,9 @@ func DefaultConfig() Config {
 		RiseWarning:         3,
 		RiseCritical:        12,
 		RiseNoiseZ:          10,
+		QuietRise:           1.2,
+		QuietWindow:         30 * time.Minute,
+		QuietSpan:           0.6,
 		AccelRate:           1,
 		AccelWindow:         5 * time.Minute,
 		RunawayTemp:         80,
@@ -246,6 +267,7 @@ func (c Config) withDefaults() Config {
 		{&c.Tick, &d.Tick}, {&c.Smoothing, &d.Smoothing}, {&c.Confirm, &d.Confirm},
 		{&c.Clear, &d.Clear}, {&c.StaleAfter, &d.StaleAfter}, {&c.CommsLost, &d.CommsLost}, {&c.Settle, &d.Settle},
 		{&c.AccelWindow, &d.AccelWindow}, {&c.FastHold, &d.FastHold}, {&c.StuckAfter, &d.StuckAfter},
+		{&c.QuietWindow, &d.QuietWindow},
 	}
 	for _, p := range durs {
 		if *p.v == 0 {
@@ -256,6 +278,7 @@ func (c Config) withDefaults() Config {
 		{&c.DriftPerHour, &d.DriftPerHour}, {&c.CommonModeGain, &d.CommonModeGain},
 		{&c.AmbientGain, &d.AmbientGain}, {&c.RiseAdvisory, &d.RiseAdvisory},
 		{&c.RiseWarning, &d.RiseWarning}, {&c.RiseCritical, &d.RiseCritical}, {&c.RiseNoiseZ, &d.RiseNoiseZ},
+		{&c.QuietRise, &d.QuietRise}, {&c.QuietSpan, &d.QuietSpan},
 		{&c.AccelRate, &d.AccelRate}, {&c.RunawayTemp, &d.RunawayTemp}, {&c.FastRate, &d.FastRate}, {&c.ChargeRate, &d.ChargeRate},
 		{&c.OverTempAdvisory, &d.OverTempAdvisory}, {&c.OverTempWarning, &d.OverTempWarning},
 		{&c.OverTempCritical, &d.OverTempCritical}, {&c.VoltageSag, &d.VoltageSag}, {&c.VoltageStep, &d.VoltageStep},
@@ -316,6 +339,10 @@ func (c Config) Validate() error {
 	case c.ImbalanceAdvisory >= c.ImbalanceWarning:
 		return fmt.Errorf("detect: imbalance_advisory %g must be below imbalance_warning %g",
 			c.ImbalanceAdvisory, c.ImbalanceWarning)
+	case c.QuietWindow < 10*time.Minute || c.QuietWindow > time.Duration(histLen-2)*time.Minute:
+		return fmt.Errorf("detect: quiet_window must be 10m to %dm, got %s", histLen-2, c.QuietWindow)
+	case c.QuietSpan < 0:
+		return fmt.Errorf("detect: quiet_span must not be negative, got %g", c.QuietSpan)
 	case c.CommonModeGain < 0 || c.AmbientGain < 0 || c.DriftPerHour < 0 || c.RiseNoiseZ < 0:
 		return fmt.Errorf("detect: drift_per_hour, common_mode_gain, ambient_gain and rise_noise_z must not be negative")
 	}

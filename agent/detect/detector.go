@@ -82,6 +82,10 @@ type device struct {
 	tenI          history // ten-minute string current
 	tenE          history // ten-minute median battery temperature minus room
 	tenA          history // ten-minute room air
+	// per-minute median battery temperature and room air, and whether
+	// the string is at rest and both held steady (Config.QuietRise)
+	cmMin, ambMin history
+	quiet         bool
 }
 
 // group is the sensors compared with each other: the same point pattern.

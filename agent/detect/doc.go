@@ -37,6 +37,14 @@
 //     one of them moves the reference, so the rise counted is at most the
 //     sensor's own. The thresholds scale up
 //     with the sensor's own noise (Config.RiseNoiseZ).
+//   - A rise at rest. While the string has been at rest for two hours
+//     (its current known, no discharge, no charge) and its median
+//     temperature and the room hold steady, nothing should heat one
+//     module and not its neighbours: a rise of Config.QuietRise over
+//     Config.QuietWindow, against the neighbours and of its own level,
+//     built up over the window and still building, is a warning. A cell
+//     heating far from its module's thermistor shows there only as a
+//     degree or two before it vents.
 //   - Heat with nothing to explain it. A module heating Config.ChargeRate
 //     beyond the room while the string is not discharging (overcharge), or
 //     past the over-temperature limit and still heating with no discharge,

@@ -334,10 +334,12 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 				sc = append(sc, ranked{v: s.level, s: s})
 				cmv = append(cmv, s.level)
 			} else {
-				s.hasX, s.accel, s.lrate = false, false, 0
+				s.hasX, s.accel, s.lrate, s.qrise = false, false, 0, 0
 				if newMin {
 					s.xmin.push(0, false)
 					s.minute.push(0, false)
+					s.qx.push(0, false)
+					s.qlvl.push(0, false)
 				}
 			}
 		}
@@ -373,15 +375,27 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 				if l5, ok := s.minute.at(5); ok {
 					s.lrate = (s.level - s.stepSum - l5) / 5
 				}
+				d.updateQuiet(s, now)
 			}
 			d.accel(s, settled)
 		}
 		d.scratch = sc[:0]
 	}
 	cm, cmOK := 0.0, len(cmv) > 0 && r.ambOK
-	if cmOK {
+	if len(cmv) > 0 {
 		slices.Sort(cmv)
+	}
+	if cmOK {
 		cm = median(cmv) - r.amb
+	}
+	if newMin {
+		if len(cmv) > 0 {
+			dev.cmMin.push(median(cmv), true)
+		} else {
+			dev.cmMin.push(0, false)
+		}
+		dev.ambMin.push(r.amb, r.ambOK)
+		dev.quiet = d.atRest(dev, now, hasI, load, r.ambOK)
 	}
 	d.stringTrend(dev, now, I, hasI, load, cm, cmOK, r)
 
@@ -698,6 +712,98 @@ func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dt
 	s.prevLvl = s.level
 }
 
+// updateQuiet records, once a minute, the rise of s above its neighbours
+// and of its own level (offset steps taken out) over Config.QuietWindow:
+// the lesser of the two, when every minute of the window is valid and s
+// is still at the top of it and rising (0 otherwise). A sensor settling,
+// or with a glitch or a step under watch within the window, has none.
+func (d *Detector) updateQuiet(s *sensor, now int64) {
+	cfg := &d.cfg
+	w := int(cfg.QuietWindow / time.Minute)
+	ok := s.hasX && s.refKind == refNeighbours && now >= s.settleUntil && s.stepT == 0 &&
+		(s.glitchT == 0 || now-s.glitchT >= int64(cfg.QuietWindow))
+	s.qx.push(s.x, ok)
+	s.qlvl.push(s.level-s.stepSum, ok)
+	s.qrise = 0
+	if !ok {
+		return
+	}
+	rx, okX := windowRise(&s.qx, w)
+	rl, okL := windowRise(&s.qlvl, w)
+	if okX && okL {
+		// a module that already stands out (the end of a row in the hot
+		// aisle) follows whatever heats it from outside: a share of its
+		// offset may change with that source
+		x0, _ := s.qx.at(w)
+		s.qrise = math.Max(0, math.Min(rx, rl)-float64(quietOffsetShare*abs(x0))-s.grain)
+	}
+}
+
+// quietOffsetShare is the share of its offset from its neighbours by
+// which a module may rise at rest without that counting (its outside
+// heat source changing).
+const quietOffsetShare = 0.3
+
+// windowRise is the newest value of h above the lowest of the newest w+1
+// minutes, all of which must be valid, when the newest is within 0.1 of
+// the highest of them, the last five minutes hold at least a sixth of
+// the rise (and 0.1) and the minutes before the last ten at least a
+// quarter: heat reaching a thermistor between cells builds up over many
+// minutes and is still building, a step (smoothed over a minute or two)
+// is not.
+func windowRise(h *history, w int) (float64, bool) {
+	v0, ok := h.at(0)
+	v5, ok5 := h.at(5)
+	v10, ok10 := h.at(10)
+	if !ok || !ok5 || !ok10 || w < 10 {
+		return 0, false
+	}
+	lo, hi := v0, v0
+	for i := 1; i <= w; i++ {
+		v, ok := h.at(i)
+		if !ok {
+			return 0, false
+		}
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	if r5, r := v0-v5, v0-lo; v0 < hi-0.1 || r5 < math.Max(0.1, r/6) || 4*(v10-lo) < r {
+		return 0, false
+	}
+	return v0 - lo, true
+}
+
+// atRest reports whether the string of dev is at rest for the quiet-rise
+// rule: its current known, no load now and no discharge or charge at
+// LoadCurrent for two hours, and its median battery temperature and
+// the room (when known) steady within QuietSpan over QuietWindow.
+func (d *Detector) atRest(dev *device, now int64, hasI, load, ambOK bool) bool {
+	cfg := &d.cfg
+	if cfg.QuietRise <= 0 || !hasI || load {
+		return false
+	}
+	for _, t := range []int64{dev.lastDischarge, dev.lastCharge} {
+		if t != 0 && now-t < int64(2*time.Hour) {
+			return false
+		}
+	}
+	w := int(cfg.QuietWindow / time.Minute)
+	steady := func(h *history) bool {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for i := 0; i <= w; i++ {
+			v, ok := h.at(i)
+			if !ok {
+				return false
+			}
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+		return hi-lo <= cfg.QuietSpan
+	}
+	if !steady(&dev.cmMin) {
+		return false
+	}
+	return !ambOK || steady(&dev.ambMin)
+}
+
 // accel judges self-heating from the per-minute history of x: a rate of
 // rise that at least doubled from one window to the next and is steep.
 func (d *Detector) accel(s *sensor, settled bool) {
@@ -891,6 +997,8 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 				l, w = critical, "rise"
 			case s.cusum >= float64(k*cfg.RiseWarning) && l < warning:
 				l, w = warning, "rise"
+			case dev.quiet && s.qrise >= float64(k*cfg.QuietRise) && l < warning:
+				l, w = warning, "rising at rest"
 			case s.cusum >= float64(k*cfg.RiseAdvisory) && l < advisory:
 				l, w = advisory, "rise"
 			}
@@ -1063,6 +1171,10 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 		ev["reference_kind"] = s.refKind
 		ev["excess"] = round3(s.x)
 		ev["rise"] = round3(s.cusum)
+		if why == "rising at rest" {
+			ev["quiet_rise"] = round3(s.qrise)
+			ev["grain"] = round3(s.grain)
+		}
 		ev["rate_c_per_min"] = round3(s.rate)
 		ev["temperature_rate_c_per_min"] = round3(s.lrate)
 		ev["accelerating"] = s.accel
@@ -1112,6 +1224,8 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 		msg = u.subject + ": runaway evidence gone"
 	case why == "rise" && s != nil:
 		msg = fmt.Sprintf("%s rose %.1f °C more than its neighbours explain, now %.1f °C above them", u.subject, s.cusum, s.x)
+	case why == "rising at rest" && s != nil:
+		msg = fmt.Sprintf("%s rose %.1f °C above its neighbours in %s with its string at rest and the room steady", u.subject, s.qrise, durText(0, int64(d.cfg.QuietWindow)))
 	case why == "accelerating" && s != nil:
 		msg = fmt.Sprintf("%s heating faster and faster: %.1f °C/min above its %s", u.subject, s.rate, s.refKind)
 	case why == "hot and still heating with no discharge" && s != nil:

@@ -361,3 +361,87 @@ func TestEventJSON(t *testing.T) {
 		t.Errorf("id = %q", evs[0].ID)
 	}
 }
+
+// TestQuietRise checks the rule for a slow rise of one module while its
+// string is at rest: a cell heating far from the module's thermistor.
+func TestQuietRise(t *testing.T) {
+	const start = 150 * time.Minute
+	// slow is module 4 rising 1.6 °C over 25 minutes from start.
+	slow := func(t time.Duration) float64 {
+		if t <= start {
+			return 0
+		}
+		return math.Min(1.6, 1.6*(t-start).Minutes()/25)
+	}
+	type rack struct {
+		current   func(t time.Duration) (float64, bool)
+		room      func(t time.Duration) float64
+		module4   func(t time.Duration) float64 // on top of the others
+		others    func(t time.Duration) float64
+		wantWarn  bool
+		wantAfter time.Duration
+	}
+	atRest := func(time.Duration) (float64, bool) { return 0.05, true }
+	steady := func(time.Duration) float64 { return 22 }
+	none := func(time.Duration) float64 { return 0 }
+	for _, c := range []struct {
+		name string
+		r    rack
+	}{
+		{"a slow rise at rest is a warning", rack{atRest, steady, slow, none, true, start + 25*time.Minute}},
+		{"not within two hours of a discharge", rack{func(t time.Duration) (float64, bool) {
+			if t > start-80*time.Minute && t < start-70*time.Minute {
+				return -40, true
+			}
+			return 0.05, true
+		}, steady, slow, none, false, 0}},
+		{"not without a current to tell rest", rack{func(time.Duration) (float64, bool) { return 0, false }, steady, slow, none, false, 0}},
+		{"not while the room moves", rack{atRest, func(t time.Duration) float64 {
+			return 22 + math.Max(0, math.Min(3, 3*(t-start+10*time.Minute).Minutes()/40))
+		}, slow, func(t time.Duration) float64 {
+			return math.Max(0, math.Min(1.5, 1.5*(t-start+10*time.Minute).Minutes()/40))
+		}, false, 0}},
+		{"a small step is an offset, not heat", rack{atRest, steady, func(t time.Duration) float64 {
+			if t > start {
+				return 1.6
+			}
+			return 0
+		}, none, false, 0}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			evs := feed(Config{}, start+40*time.Minute, 5*time.Second, func(tt time.Duration) []Sample {
+				out := modules(tt, 8, func(m int) float64 {
+					// a tenth of a degree of dither, as a real thermistor has
+					v := 25 + c.r.others(tt) + 0.1*float64((int(tt/(5*time.Second))*7+m*3)%3-1)
+					if m == 4 {
+						v += c.r.module4(tt)
+					}
+					return math.Round(v*10) / 10
+				})
+				out = append(out, Sample{t0.Add(tt), "bms-1", "ambient.temperature", c.r.room(tt)})
+				if i, ok := c.r.current(tt); ok {
+					out = append(out, Sample{t0.Add(tt), "bms-1", "battery.current", i})
+				}
+				return out
+			})
+			var warn *Event
+			for i := range evs {
+				e := &evs[i]
+				if e.Kind == KindThermalRunaway && e.State != StateCleared && e.Level != LevelAdvisory {
+					warn = e
+					break
+				}
+			}
+			switch {
+			case !c.r.wantWarn && warn != nil:
+				t.Errorf("thermal_runaway %s on %s: %s (%v)", warn.Level, warn.Subject, warn.Message, warn.Evidence)
+				t.Logf("at %v", warn.Time.Sub(t0))
+			case c.r.wantWarn && warn == nil:
+				t.Errorf("no thermal_runaway warning")
+			case c.r.wantWarn && (warn.Subject != "battery.module.4" || warn.Evidence["trigger"] != "rising at rest" || warn.Time.After(t0.Add(c.r.wantAfter))):
+				t.Errorf("warning on %s at %v by %v, want module 4 by rising at rest within %v",
+					warn.Subject, warn.Time.Sub(t0), warn.Evidence["trigger"], c.r.wantAfter)
+			}
+		})
+	}
+}

@@ -161,12 +161,21 @@ type sensor struct {
 	rate       float64 // rise of x, °C/min over AccelWindow
 	lrate      float64 // rise of the level, °C/min over five minutes
 	xmin       history
+	// per minute: x and the level with the offset steps taken out (invalid
+	// while unsettled or just after a glitch), and the rise of both over
+	// Config.QuietWindow, the lesser of the two, when still rising
+	qx, qlvl history
+	qrise    float64
 
 	// noise of a thermistor: the mean absolute second difference of its
 	// accepted samples (a steady rise cancels out of it) and the mean
 	// interval between them, s; see noiseLevel
 	d2, dtMean, wD2 float64
 	nD2             int
+	// grain is the mean size of the changes between successive samples
+	// that are not zero (about one step of a coarse sensor's resolution)
+	grain  float64
+	nGrain int
 
 	// GB 38031 fast rise: a run of samples each rising >= FastRate.
 	runStart  int64
@@ -373,6 +382,12 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 				s.d2 += float64(s.wD2 * (dd - s.d2))
 				s.dtMean += float64(s.wD2 * (dt - s.dtMean))
 			}
+		}
+		if dv := math.Abs(v - s.last); dv > 0 && dv <= d.cfg.StepJump {
+			if s.nGrain < 256 {
+				s.nGrain++
+			}
+			s.grain += (dv - s.grain) / float64(s.nGrain)
 		}
 		// a sample that only climbs back from a low one before it is a
 		// glitch recovering, not heat: it must also clear the sample
