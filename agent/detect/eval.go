@@ -340,6 +340,8 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 					s.minute.push(0, false)
 					s.qx.push(0, false)
 					s.qlvl.push(0, false)
+					s.qraw.push(0, false)
+					s.minSum, s.minN = 0, 0
 				}
 			}
 		}
@@ -724,13 +726,19 @@ func (d *Detector) updateQuiet(s *sensor, now int64) {
 		(s.glitchT == 0 || now-s.glitchT >= int64(cfg.QuietWindow))
 	s.qx.push(s.x, ok)
 	s.qlvl.push(s.level-s.stepSum, ok)
+	s.qraw.push(s.minSum/float64(max(1, s.minN)), ok && s.minN > 0)
+	s.minSum, s.minN = 0, 0
 	s.qrise = 0
 	if !ok {
 		return
 	}
 	rx, okX := windowRise(&s.qx, w)
 	rl, okL := windowRise(&s.qlvl, w)
-	if okX && okL {
+	// a step (even one halved in the mean of two thermistors, below
+	// StepJump) climbs most of its height between two minute means
+	lo, okR := s.qraw.minOver(w)
+	r0, _ := s.qraw.at(0)
+	if okX && okL && okR && maxClimb(&s.qraw, w, 2) <= 0.5*(r0-lo) {
 		// a module that already stands out (the end of a row in the hot
 		// aisle) follows whatever heats it from outside: a share of its
 		// offset may change with that source
@@ -770,6 +778,20 @@ func windowRise(h *history, w int) (float64, bool) {
 		return 0, false
 	}
 	return v0 - lo, true
+}
+
+// maxClimb is the largest rise of h over k minutes within the newest w
+// minutes.
+func maxClimb(h *history, w, k int) float64 {
+	m := 0.0
+	for i := 0; i+k <= w; i++ {
+		a, okA := h.at(i)
+		b, okB := h.at(i + k)
+		if okA && okB {
+			m = math.Max(m, a-b)
+		}
+	}
+	return m
 }
 
 // atRest reports whether the string of dev is at rest for the quiet-rise

@@ -165,6 +165,7 @@ type sensor struct {
 	// while unsettled or just after a glitch), and the rise of both over
 	// Config.QuietWindow, the lesser of the two, when still rising
 	qx, qlvl history
+	qraw     history // and the mean of its samples in each minute
 	qrise    float64
 
 	// noise of a thermistor: the mean absolute second difference of its
@@ -445,6 +446,10 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 	}
 	s.hasLevel, s.levelT = true, t
 	s.hasLast, s.last, s.lastT = true, raw, t
+	if s.info.role == roleTemp {
+		s.minSum += v - s.stepSum
+		s.minN++
+	}
 	if s.info.role == roleCurrent {
 		s.minSum += raw
 		s.minN++
