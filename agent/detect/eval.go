@@ -384,7 +384,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		d.scratch = sc[:0]
 	}
 	cm, cmOK := 0.0, len(cmv) > 0 && r.ambOK
-	if len(cmv) > 0 {
+	if len(cmv) > 0 && (cmOK || newMin) {
 		slices.Sort(cmv)
 	}
 	if cmOK {
@@ -729,7 +729,7 @@ func (d *Detector) updateQuiet(s *sensor, now int64) {
 	s.qraw.push(s.minSum/float64(max(1, s.minN)), ok && s.minN > 0)
 	s.minSum, s.minN = 0, 0
 	s.qrise = 0
-	if !ok {
+	if !ok || !building(&s.qx) || !building(&s.qlvl) {
 		return
 	}
 	rx, okX := windowRise(&s.qx, w)
@@ -751,6 +751,14 @@ func (d *Detector) updateQuiet(s *sensor, now int64) {
 // which a module may rise at rest without that counting (its outside
 // heat source changing).
 const quietOffsetShare = 0.3
+
+// building is the cheap first test of windowRise: the newest value of h
+// at least 0.1 above the one five minutes before.
+func building(h *history) bool {
+	v0, ok0 := h.at(0)
+	v5, ok5 := h.at(5)
+	return ok0 && ok5 && v0-v5 >= 0.1
+}
 
 // windowRise is the newest value of h above the lowest of the newest w+1
 // minutes, all of which must be valid, when the newest is within 0.1 of
