@@ -98,6 +98,30 @@ func TestRules(t *testing.T) {
 					t.Errorf("thermal_runaway on a dip and a jump: %s", e.Message)
 				}
 			}},
+		{"an offset step over two 1 s polls is no heat", 2 * time.Hour, time.Second,
+			func(t time.Duration) []Sample {
+				// a loosening contact: 20 -> 22.4 -> 23.4 and there it stays
+				return modules(t, 6, func(m int) float64 {
+					switch {
+					case m != 2 || t < 40*time.Minute:
+						return 20
+					case t == 40*time.Minute:
+						return 22.4
+					}
+					return 23.4
+				})
+			},
+			func(t *testing.T, evs []Event) {
+				for _, e := range evs {
+					if e.Kind == KindThermalRunaway && e.Level != LevelAdvisory && e.State != StateCleared {
+						t.Errorf("thermal_runaway %s on an offset step: %s", e.Level, e.Message)
+						break
+					}
+				}
+				if e := first(evs, KindSensorFault, ""); e == nil || e.Subject != "battery.module.2.temperature" {
+					t.Errorf("no sensor_fault for the step on module 2: %+v", e)
+				}
+			}},
 		{"a glitch held over ten 1 s polls is no heat", time.Hour, time.Second,
 			func(t time.Duration) []Sample {
 				// a module mean of three thermistors, one reading 127 for

@@ -182,6 +182,7 @@ type sensor struct {
 	runStart  int64
 	runStartV float64
 	runN      int
+	runEnded  int // the length of the run that ended with this sample
 
 	// differential rise against the neighbours
 	hasX        bool
@@ -398,7 +399,9 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 				s.runStart, s.runStartV = s.lastT, s.last
 			}
 			s.runN++
+			s.runEnded = 0
 		} else {
+			s.runEnded = s.runN
 			s.runN = 0
 		}
 	}
@@ -423,8 +426,15 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 		// then taken out of the rise (see updateRise). One that goes away
 		// again was noise and cancels itself.
 		gapMin := float64(t-s.lastT) / float64(time.Minute)
-		if j := v - s.med; j >= d.cfg.StepJump+gapMin && j <= d.cfg.SpikeJump && s.runN == 0 {
-			s.stepJ, s.stepT, s.stepBase = j, t, s.med
+		// polled every second, a step can arrive over two samples, each
+		// fast: measured from where that short run began, once it ended
+		base := s.med
+		if s.runEnded > 0 && s.runEnded < 3 {
+			base = math.Min(base, s.runStartV)
+			gapMin = float64(t-s.runStart) / float64(time.Minute)
+		}
+		if j := v - base; j >= d.cfg.StepJump+gapMin && j <= d.cfg.SpikeJump && s.runN == 0 {
+			s.stepJ, s.stepT, s.stepBase = j, t, base
 		}
 	}
 	if s.info.role == roleTemp {
