@@ -214,8 +214,10 @@ type sensor struct {
 	// rise over it held two minutes (0: none)
 	iBase, iRise float64
 	iBaseOK      bool
-	// the raw samples of this minute, summed, and the mean change of the
-	// minute means from one minute to the next (the current's noise)
+	// the samples of this minute, summed (a current's raw ones; a
+	// temperature's filtered ones with its offset steps taken out, for
+	// qraw), and the mean change of a current's minute means from one
+	// minute to the next (its noise)
 	minSum           float64
 	minN             int
 	prevMean, iNoise float64
