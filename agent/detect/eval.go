@@ -729,16 +729,19 @@ func (d *Detector) updateQuiet(s *sensor, now int64) {
 	s.qraw.push(s.minSum/float64(max(1, s.minN)), ok && s.minN > 0)
 	s.minSum, s.minN = 0, 0
 	s.qrise = 0
-	if !ok || !building(&s.qx) || !building(&s.qlvl) {
+	if !ok {
 		return
 	}
 	rx, okX := windowRise(&s.qx, w)
+	if !okX {
+		return
+	}
 	rl, okL := windowRise(&s.qlvl, w)
 	// a step (even one halved in the mean of two thermistors, below
 	// StepJump) climbs most of its height between two minute means
 	lo, okR := s.qraw.minOver(w)
 	r0, _ := s.qraw.at(0)
-	if okX && okL && okR && maxClimb(&s.qraw, w, 2) <= 0.5*(r0-lo) {
+	if okL && okR && maxClimb(&s.qraw, w, 2) <= 0.5*(r0-lo) {
 		// a module that already stands out (the end of a row in the hot
 		// aisle) follows whatever heats it from outside: a share of its
 		// offset may change with that source
@@ -752,35 +755,24 @@ func (d *Detector) updateQuiet(s *sensor, now int64) {
 // heat source changing).
 const quietOffsetShare = 0.3
 
-// building is the cheap first test of windowRise: the newest value of h
-// at least 0.1 above the one five minutes before.
-func building(h *history) bool {
-	v0, ok0 := h.at(0)
-	v5, ok5 := h.at(5)
-	return ok0 && ok5 && v0-v5 >= 0.1
-}
-
 // windowRise is the newest value of h above the lowest of the newest w+1
 // minutes, all of which must be valid, when the newest is within 0.1 of
 // the highest of them, the last five minutes hold at least a sixth of
 // the rise (and 0.1) and the minutes before the last ten at least a
 // quarter: heat reaching a thermistor between cells builds up over many
 // minutes and is still building, a step (smoothed over a minute or two)
-// is not.
+// is not. A sensor not rising 0.1 in five minutes (nearly all of them,
+// nearly always) is turned away before the window is scanned.
 func windowRise(h *history, w int) (float64, bool) {
 	v0, ok := h.at(0)
 	v5, ok5 := h.at(5)
 	v10, ok10 := h.at(10)
-	if !ok || !ok5 || !ok10 || w < 10 {
+	if !ok || !ok5 || !ok10 || w < 10 || v0-v5 < 0.1 {
 		return 0, false
 	}
-	lo, hi := v0, v0
-	for i := 1; i <= w; i++ {
-		v, ok := h.at(i)
-		if !ok {
-			return 0, false
-		}
-		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	lo, hi, okW := h.fullSpan(w)
+	if !okW {
+		return 0, false
 	}
 	if r5, r := v0-v5, v0-lo; v0 < hi-0.1 || r5 < math.Max(0.1, r/6) || 4*(v10-lo) < r {
 		return 0, false
@@ -818,15 +810,8 @@ func (d *Detector) atRest(dev *device, now int64, hasI, load, ambOK bool) bool {
 	}
 	w := int(cfg.QuietWindow / time.Minute)
 	steady := func(h *history) bool {
-		lo, hi := math.Inf(1), math.Inf(-1)
-		for i := 0; i <= w; i++ {
-			v, ok := h.at(i)
-			if !ok {
-				return false
-			}
-			lo, hi = math.Min(lo, v), math.Max(hi, v)
-		}
-		return hi-lo <= cfg.QuietSpan
+		lo, hi, ok := h.fullSpan(w)
+		return ok && hi-lo <= cfg.QuietSpan
 	}
 	if !steady(&dev.cmMin) {
 		return false

@@ -97,6 +97,23 @@ func (h *history) span(k int) (lo, hi float64, ok bool) {
 	return lo, hi, ok
 }
 
+// fullSpan is the lowest and highest of the newest k+1 slots, all of
+// which must be valid.
+func (h *history) fullSpan(k int) (lo, hi float64, ok bool) {
+	if k >= h.n {
+		return 0, 0, false
+	}
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for i := 0; i <= k; i++ {
+		v, vok := h.at(i)
+		if !vok {
+			return 0, 0, false
+		}
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	return lo, hi, true
+}
+
 // goesOn reports whether v carries a held jump on in its direction, by
 // at most four jumps: a sensor heating (or cooling) fast, polled slowly,
 // not a glitch, which falls back.
