@@ -65,8 +65,9 @@ type Config struct {
 	// its own level, over the last QuietWindow that is a runaway warning
 	// while the string is at rest: no discharge and no charge at
 	// LoadCurrent for two hours, its current known, and the string's
-	// median temperature and the room each steady within QuietSpan over
-	// the window. Nothing at rest heats one module and not its
+	// median temperature and the room (its quarter-hour running mean: an
+	// air conditioner's cycling does not reach the modules) each steady
+	// within QuietSpan over the window. Nothing at rest heats one module and not its
 	// neighbours; a cell heating far from the module's thermistor shows
 	// there only as a degree or two. The rise must build over the window
 	// and still be building (not a step), and is counted net of a share

@@ -816,8 +816,19 @@ func (d *Detector) atRest(dev *device, now int64, hasI, load, ambOK bool) bool {
 	if !steady(&dev.cmMin) {
 		return false
 	}
-	return !ambOK || steady(&dev.ambMin)
+	if !ambOK {
+		return true
+	}
+	// the modules filter the room over an hour or more: an air
+	// conditioner cycling every quarter hour does not reach them, a
+	// drift of the room's quarter-hour mean does
+	lo, hi, ok := dev.ambMin.meanSpan(w, roomSmooth)
+	return ok && hi-lo <= cfg.QuietSpan
 }
+
+// roomSmooth is the running mean (minutes) over which the room must be
+// steady for the quiet-rise rule.
+const roomSmooth = 15
 
 // accel judges self-heating from the per-minute history of x: a rate of
 // rise that at least doubled from one window to the next and is steep.

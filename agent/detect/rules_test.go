@@ -413,6 +413,9 @@ func TestQuietRise(t *testing.T) {
 		r    rack
 	}{
 		{"a slow rise at rest is a warning", rack{atRest, steady, slow, none, true, start + 25*time.Minute}},
+		{"an air conditioner cycling every 20 minutes is a steady room", rack{atRest, func(t time.Duration) float64 {
+			return 22 + 0.4*math.Sin(2*math.Pi*t.Minutes()/20)
+		}, slow, none, true, start + 25*time.Minute}},
 		{"not within two hours of a discharge", rack{func(t time.Duration) (float64, bool) {
 			if t > start-80*time.Minute && t < start-70*time.Minute {
 				return -40, true

@@ -114,6 +114,33 @@ func (h *history) fullSpan(k int) (lo, hi float64, ok bool) {
 	return lo, hi, true
 }
 
+// meanSpan is the lowest and highest of the m-slot running means over
+// the newest k+1 slots, all of which must be valid: the span of the
+// history with anything faster than m slots smoothed out.
+func (h *history) meanSpan(k, m int) (lo, hi float64, ok bool) {
+	if k >= h.n || m < 1 || m > k+1 {
+		return 0, 0, false
+	}
+	lo, hi = math.Inf(1), math.Inf(-1)
+	sum := 0.0
+	for i := 0; i <= k; i++ {
+		v, vok := h.at(i)
+		if !vok {
+			return 0, 0, false
+		}
+		sum += v
+		if i >= m {
+			old, _ := h.at(i - m)
+			sum -= old
+		}
+		if i >= m-1 {
+			mean := sum / float64(m)
+			lo, hi = math.Min(lo, mean), math.Max(hi, mean)
+		}
+	}
+	return lo, hi, true
+}
+
 // goesOn reports whether v carries a held jump on in its direction, by
 // at most four jumps: a sensor heating (or cooling) fast, polled slowly,
 // not a glitch, which falls back.
