@@ -420,72 +420,109 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 		s.stuck = false
 	}
 	if s.info.role == roleTemp && s.hasLast && t > s.lastT {
-		dt := float64(t-s.lastT) / 1e9
-		if s.nraw >= 2 && t-s.lastT <= int64(d.cfg.StaleAfter) {
-			if dd := math.Abs(v - 2*s.raw[1] + s.raw[0]); dd <= 2*d.cfg.SpikeJump {
-				if s.nD2 < 256 {
-					s.nD2++
-					s.wD2 = 1 / float64(s.nD2)
-				}
-				s.d2 += float64(s.wD2 * (dd - s.d2))
-				s.dtMean += float64(s.wD2 * (dt - s.dtMean))
-			}
-		}
-		if dv := math.Abs(v - s.last); dv > 0 && dv <= d.cfg.StepJump {
-			if s.nGrain < 256 {
-				s.nGrain++
-			}
-			s.grain += (dv - s.grain) / float64(s.nGrain)
-		}
-		// a sample that only climbs back from a low one before it is a
-		// glitch recovering, not heat: it must also clear the sample
-		// before the last
-		if (v-s.last)/dt >= d.cfg.FastRate && (s.nraw < 2 || (v-s.raw[0])/dt >= d.cfg.FastRate) {
-			if s.runN == 0 {
-				s.runStart, s.runStartV = s.lastT, s.last
-			}
-			s.runN++
-			s.runEnded = 0
-		} else {
-			s.runEnded = s.runN
-			s.runN = 0
-		}
+		s.trackChanges(d, t, v)
 	}
 	raw := v
 	if s.info.role == roleTemp || s.info.role == roleAmbient {
-		// median of the last three samples: one-sample noise spikes, too
-		// small for the jump filter, never reach the level
-		m := v
-		if s.nraw >= 2 {
-			m = median3(s.raw[0], s.raw[1], v)
-		}
-		s.raw[0], s.raw[1] = s.raw[1], v
-		if s.nraw < 2 {
-			s.nraw++
-		}
-		v = m
+		v = s.despike(v)
 	}
 	if s.info.role == roleTemp && s.hasMed && t > s.lastT && t-s.lastT <= int64(d.cfg.StaleAfter) && s.stepT == 0 {
-		// a thermistor lags its cells: a step up of StepJump or more (plus
-		// 1 °C per minute between the samples) is an offset (a loose
-		// contact, a recalibrated or swapped sensor) if it stays; it is
-		// then taken out of the rise (see updateRise). One that goes away
-		// again was noise and cancels itself.
-		gapMin := float64(t-s.lastT) / float64(time.Minute)
-		// polled every second, a step can arrive over two samples, each
-		// fast: measured from where that short run began, once it ended
-		base := s.med
-		if s.runEnded > 0 && s.runEnded < 3 {
-			base = math.Min(base, s.runStartV)
-			gapMin = float64(t-s.runStart) / float64(time.Minute)
-		}
-		if j := v - base; j >= d.cfg.StepJump+gapMin && j <= d.cfg.SpikeJump && s.runN == 0 {
-			s.stepJ, s.stepT, s.stepBase = j, t, base
-		}
+		s.checkStep(d, t, v)
 	}
 	if s.info.role == roleTemp {
 		s.med, s.hasMed = v, true
 	}
+	s.smooth(d, t, v)
+	s.hasLast, s.last, s.lastT = true, raw, t
+	if s.info.role == roleTemp {
+		s.minSum += v - s.stepSum
+		s.minN++
+	}
+	if s.info.role == roleCurrent {
+		s.minSum += raw
+		s.minN++
+	}
+	if s.recent != nil {
+		s.recent[s.nRecent%len(s.recent)] = timed{t, raw}
+		s.nRecent++
+	}
+}
+
+// trackChanges follows a temperature's sample-to-sample changes: its
+// noise (mean absolute second difference), its grain (mean size of a
+// non-zero change below StepJump) and its runs of samples rising at
+// FastRate or more.
+func (s *sensor) trackChanges(d *Detector, t int64, v float64) {
+	dt := float64(t-s.lastT) / 1e9
+	if s.nraw >= 2 && t-s.lastT <= int64(d.cfg.StaleAfter) {
+		if dd := math.Abs(v - 2*s.raw[1] + s.raw[0]); dd <= 2*d.cfg.SpikeJump {
+			if s.nD2 < 256 {
+				s.nD2++
+				s.wD2 = 1 / float64(s.nD2)
+			}
+			s.d2 += float64(s.wD2 * (dd - s.d2))
+			s.dtMean += float64(s.wD2 * (dt - s.dtMean))
+		}
+	}
+	if dv := math.Abs(v - s.last); dv > 0 && dv <= d.cfg.StepJump {
+		if s.nGrain < 256 {
+			s.nGrain++
+		}
+		s.grain += (dv - s.grain) / float64(s.nGrain)
+	}
+	// a sample that only climbs back from a low one before it is a
+	// glitch recovering, not heat: it must also clear the sample
+	// before the last
+	if (v-s.last)/dt >= d.cfg.FastRate && (s.nraw < 2 || (v-s.raw[0])/dt >= d.cfg.FastRate) {
+		if s.runN == 0 {
+			s.runStart, s.runStartV = s.lastT, s.last
+		}
+		s.runN++
+		s.runEnded = 0
+	} else {
+		s.runEnded = s.runN
+		s.runN = 0
+	}
+}
+
+// despike returns the median of the last three samples, v the newest:
+// one-sample noise spikes, too small for the jump filter, never reach
+// the level.
+func (s *sensor) despike(v float64) float64 {
+	m := v
+	if s.nraw >= 2 {
+		m = median3(s.raw[0], s.raw[1], v)
+	}
+	s.raw[0], s.raw[1] = s.raw[1], v
+	if s.nraw < 2 {
+		s.nraw++
+	}
+	return m
+}
+
+// checkStep notes an offset step of a temperature. A thermistor lags its
+// cells: a step up of StepJump or more (plus 1 °C per minute between the
+// samples) is an offset (a loose contact, a recalibrated or swapped
+// sensor) if it stays; it is then taken out of the rise (see
+// updateRise). One that goes away again was noise and cancels itself.
+func (s *sensor) checkStep(d *Detector, t int64, v float64) {
+	gapMin := float64(t-s.lastT) / float64(time.Minute)
+	// polled every second, a step can arrive over two samples, each
+	// fast: measured from where that short run began, once it ended
+	base := s.med
+	if s.runEnded > 0 && s.runEnded < 3 {
+		base = math.Min(base, s.runStartV)
+		gapMin = float64(t-s.runStart) / float64(time.Minute)
+	}
+	if j := v - base; j >= d.cfg.StepJump+gapMin && j <= d.cfg.SpikeJump && s.runN == 0 {
+		s.stepJ, s.stepT, s.stepBase = j, t, base
+	}
+}
+
+// smooth moves the level towards v: an exponential average over
+// Config.Smoothing (a quarter of it for voltages and currents), restarted
+// after a gap of three times that or a clock going back.
+func (s *sensor) smooth(d *Detector, t int64, v float64) {
 	tau := float64(d.cfg.Smoothing) / 1e9
 	if s.info.role == roleVolt || s.info.role == roleCurrent || s.info.role == roleStrVolt {
 		tau /= 4
@@ -501,19 +538,6 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 		s.level = s.level + float64(a*(v-s.level))
 	}
 	s.hasLevel, s.levelT = true, t
-	s.hasLast, s.last, s.lastT = true, raw, t
-	if s.info.role == roleTemp {
-		s.minSum += v - s.stepSum
-		s.minN++
-	}
-	if s.info.role == roleCurrent {
-		s.minSum += raw
-		s.minN++
-	}
-	if s.recent != nil {
-		s.recent[s.nRecent%len(s.recent)] = timed{t, raw}
-		s.nRecent++
-	}
 }
 
 // sampleNoise is the standard deviation of the noise on the sensor's
