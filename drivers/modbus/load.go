@@ -1,11 +1,9 @@
 package modbus
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"github.com/emberwatch/emberwatch/drivers/profileyaml"
-	"io"
 	"io/fs"
 	"math"
 	"path"
@@ -56,20 +54,9 @@ func ParseProfile(file string, data []byte) (*Profile, error) {
 	add := func(line int, field, format string, a ...any) {
 		errs = append(errs, &ProfileError{File: file, Line: line, Field: field, Msg: fmt.Sprintf(format, a...)})
 	}
-
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(p); err != nil {
-		if errors.Is(err, io.EOF) {
-			add(1, "profile", "empty profile")
-			return nil, errors.Join(errs...)
-		}
-		profileyaml.DecodeErrors(err, add)
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			// A syntax error: nothing else can be trusted.
-			return nil, errors.Join(errs...)
-		}
+	if !profileyaml.DecodeStrict(data, p, add) {
+		// empty, or a syntax error: nothing else can be trusted
+		return nil, errors.Join(errs...)
 	}
 	top := topLines(data)
 	p.File = file

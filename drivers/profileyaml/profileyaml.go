@@ -4,8 +4,10 @@
 package profileyaml
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -39,6 +41,26 @@ var (
 
 // Add reports one located problem.
 type Add func(line int, field, format string, a ...any)
+
+// DecodeStrict decodes the YAML document data into v, an unknown key
+// being an error, and reports every problem through add. It returns false
+// when nothing decoded can be trusted: an empty document or a syntax
+// error. After type errors the rest of v is decoded and it returns true.
+func DecodeStrict(data []byte, v any, add Add) bool {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	err := dec.Decode(v)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, io.EOF):
+		add(1, "profile", "empty profile")
+		return false
+	}
+	DecodeErrors(err, add)
+	var te *yaml.TypeError
+	return errors.As(err, &te)
+}
 
 // DecodeErrors turns an error of yaml.v3's Decode into located problems:
 // one per message of a *yaml.TypeError, else one for the syntax error.

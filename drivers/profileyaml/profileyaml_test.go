@@ -46,3 +46,34 @@ func TestErrorWithoutFile(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestDecodeStrict(t *testing.T) {
+	type plain struct {
+		Name  string `yaml:"name"`
+		Count int    `yaml:"count"`
+	}
+	tests := []struct {
+		name, doc string
+		ok        bool
+		wantName  string
+		want      []string
+	}{
+		{"valid", "name: a\ncount: 2\n", true, "a", nil},
+		{"empty", "", false, "", []string{"p.yaml:1: profile: empty profile"}},
+		{"syntax error: nothing trusted", "name: [a\n", false, "", []string{"p.yaml:1: yaml: did not find expected ',' or ']'"}},
+		{"type error: the rest decoded", "name: a\ncount: many\n", true, "a", []string{"p.yaml:2: yaml: cannot unmarshal !!str `many` into int"}},
+		{"unknown key: the rest decoded", "bogus: 1\nname: b\n", true, "b", []string{"p.yaml:1: bogus: unknown field"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var p plain
+			var got []string
+			ok := DecodeStrict([]byte(tt.doc), &p, func(line int, field, format string, a ...any) {
+				got = append(got, (&Error{File: "p.yaml", Line: line, Field: field, Msg: fmt.Sprintf(format, a...)}).Error())
+			})
+			if ok != tt.ok || fmt.Sprint(got) != fmt.Sprint(tt.want) || (ok && p.Name != tt.wantName) {
+				t.Errorf("got ok=%v name=%q problems %q, want ok=%v name=%q problems %q", ok, p.Name, got, tt.ok, tt.wantName, tt.want)
+			}
+		})
+	}
+}
