@@ -168,6 +168,7 @@ func report(w io.Writer, o options, results []result, wall time.Duration) {
 		}
 	}
 	y := totN.seconds / rackYear
+	defer fmt.Fprintf(w, "Expected kinds: environment on an HVAC failure, sensor_fault where a sensor glitched or went open, comms_lost on a comms loss; over the traces that have one.\n")
 	fmt.Fprintf(w, "| **all nuisances** | %d | %.2f | %d (%.2f per rack-year) | %d (%.1f per rack-year) | %d (%.1f per rack-year) | |\n",
 		totN.traces, y, totN.false_[jDetector], perYear(totN.false_[jDetector], y),
 		totN.false_[j60C], perYear(totN.false_[j60C], y), totN.false_[jRoR], perYear(totN.false_[jRoR], y))
