@@ -1,0 +1,145 @@
+package detect
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// stringTrend follows, every ten minutes, the string's float current and
+// its common-mode temperature above the room, and notes a float current
+// climbing (VRLA thermal runaway, IEEE 1491) and a string warming with
+// no load and a steady room, over the last five hours.
+func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load bool, cm float64, cmOK bool, r room) {
+	cfg := &d.cfg
+	if load {
+		dev.slotLoad = true
+	}
+	if d.newTen {
+		dev.tenI.push(I, hasI && !dev.slotLoad)
+		dev.tenE.push(cm, cmOK && !dev.slotLoad)
+		dev.tenA.push(r.amb, r.ambOK)
+		dev.slotLoad = false
+	}
+	quiet := dev.lastDischarge == 0 || now-dev.lastDischarge > int64(2*time.Hour)
+	if hasI && quiet && !load && I >= 0 {
+		dt := float64(cfg.Tick) / 1e9
+		switch {
+		case !dev.hasFloat || I < dev.floatBase:
+			dev.floatBase, dev.hasFloat = I, true
+		default:
+			dev.floatBase = dev.floatBase + float64(dt/(24*3600+dt)*(I-dev.floatBase))
+		}
+	}
+	const n = 30 // five hours of ten-minute slots
+	dev.floatClimb, dev.warm = false, 0
+	if e, ok := dev.tenE.slope(n); ok {
+		// whatever the room did over the window may explain as much
+		if lo, hi, okA := dev.tenA.span(n); okA && hi-lo < cfg.StringRoomSpan {
+			dev.warm = float64(e*n) - (hi - lo)
+		}
+	}
+	if i, ok := dev.tenI.slope(n); ok && hasI && dev.hasFloat && quiet {
+		rise := float64(i * n)
+		dev.floatClimb = rise >= math.Max(cfg.FloatMin, 0.5*dev.floatBase) && I >= cfg.FloatRatio*dev.floatBase
+	}
+}
+
+// floatSteps follows every string current of dev that was at float (below
+// half of LoadCurrent) in the last half hour, with no discharge in the
+// last two hours and the room steady, and notes a step up above that
+// float level held two minutes (iStep), or a jump of five times FloatStep
+// now (iJump): the charger feeding a cell drained by an internal short.
+// It reports whether any string current stepped or jumped, and whether
+// one is feeding at LoadCurrent or more (not a recharge: no discharge
+// before it).
+func (d *Detector) floatSteps(dev *device, now int64, newMin bool, r room) (stepped, feeding bool) {
+	cfg := &d.cfg
+	stale := int64(cfg.StaleAfter)
+	quiet := dev.lastDischarge == 0 || now-dev.lastDischarge > int64(2*time.Hour)
+	steady := !r.ambOK || r.ambRise < cfg.AmbientRiseAdvisory/2
+	// a module voltage back from a gap within the hour (a module swapped
+	// or reconnected) explains a charge current: its module charges
+	if dev.voltBack != 0 && now-dev.voltBack < int64(time.Hour) {
+		steady = false
+	}
+	for _, s := range dev.currents {
+		ok := s.valid(now, stale) && s.level > -cfg.LoadCurrent
+		if newMin {
+			// the mean of the minute's samples: quantised noise averages out
+			mean := s.level
+			if s.minN > 0 {
+				mean = s.minSum / float64(s.minN)
+			}
+			s.minSum, s.minN = 0, 0
+			if ok && s.hasMean && abs(mean) < cfg.LoadCurrent/2 {
+				s.iNoise += (abs(mean-s.prevMean) - s.iNoise) / 60
+			}
+			s.prevMean, s.hasMean = mean, ok
+			s.minute.push(mean, ok)
+		}
+		if newMin {
+			d.floatBase(s)
+		}
+		s.iStep, s.iJump = 0, 0
+		if !ok || !quiet || !steady || s.level < -cfg.FloatStep || !s.iBaseOK || s.iBase >= cfg.LoadCurrent/2 {
+			continue
+		}
+		if s.level >= cfg.LoadCurrent {
+			feeding = true
+		}
+		if j := s.level - s.iBase; j >= 5*math.Max(cfg.FloatStep, 4*s.iNoise) && s.minute.n > 20 {
+			s.iJump, stepped = j, true
+		}
+		if s.iRise > 0 {
+			s.iStep, stepped = s.iRise, true
+		}
+	}
+	return stepped, feeding
+}
+
+// floatBase computes, once a minute, the float level of a string current
+// before (the lowest of the half hour) and its rise held two minutes over
+// the median of the minutes before (0 when below the threshold, or with
+// fewer than twenty minutes to compare).
+func (d *Detector) floatBase(s *sensor) {
+	cfg := &d.cfg
+	s.iBase, s.iBaseOK, s.iRise = 0, false, 0
+	for k := 1; k <= 30; k++ {
+		if v, ok := s.minute.at(k); ok && (!s.iBaseOK || v < s.iBase) {
+			s.iBase, s.iBaseOK = v, true
+		}
+	}
+	held, ok := s.minute.minOver(1)
+	thr := math.Max(cfg.FloatStep, 4*s.iNoise)
+	if !ok || !s.iBaseOK || held-s.iBase < thr {
+		return
+	}
+	win := d.fbuf[2][:0]
+	for k := 4; k <= 30; k++ {
+		if v, okV := s.minute.at(k); okV {
+			win = append(win, v)
+		}
+	}
+	d.fbuf[2] = win
+	if len(win) < 20 {
+		return
+	}
+	slices.Sort(win)
+	if rise := held - median(win); rise >= thr {
+		s.iRise = rise
+	}
+}
+
+// hasCurrentCharge reports whether dev was charging (at least LoadCurrent)
+// within the last two hours, or has no current reading to tell.
+func hasCurrentCharge(dev *device, d *Detector, now int64) bool {
+	c := dev.current
+	if c == nil || !c.hasLevel {
+		return true
+	}
+	if c.level >= d.cfg.LoadCurrent {
+		return true
+	}
+	return dev.lastCharge != 0 && now-dev.lastCharge < int64(2*time.Hour)
+}
