@@ -506,6 +506,8 @@ func buildHotAisle(s *Scenario, opt Options) error {
 	r := s.rack
 	off := s.param("offset_c", s.uniform(3, 8))
 	n := 1 + s.rng.IntN(2)
+	// a string of one to three modules has one end module at each end
+	n = min(n, max(1, r.Cfg.Modules/2))
 	for st := 0; st < r.Cfg.Strings; st++ {
 		for k := range n {
 			a, b := st*r.Cfg.Modules+k, st*r.Cfg.Modules+r.Cfg.Modules-1-k

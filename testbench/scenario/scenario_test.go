@@ -242,15 +242,21 @@ func TestCellProbes(t *testing.T) {
 	t.Fatal("no rack with cell probes in 40 seeds")
 }
 
-// Options.Modules sets the rack size whatever the draw.
+// Options.Modules sets the rack size whatever the draw, down to a string
+// of one module, in every family.
 func TestModulesOption(t *testing.T) {
-	for _, fam := range []string{"soft_short", "normal_float", "vrla_float"} {
-		s, err := New(fam, 3, Options{Modules: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := s.truth.Rack.Modules; got != 2 || s.rack.Cfg.Modules != 2 {
-			t.Errorf("%s: %d modules (rack %d), want 2", fam, got, s.rack.Cfg.Modules)
+	fams := append(RunawayFamilies(), NuisanceFamilies()...)
+	for _, mods := range []int{1, 2, 3} {
+		for _, fam := range fams {
+			for seed := uint64(1); seed <= 6; seed++ {
+				s, err := New(fam, seed, Options{Modules: mods})
+				if err != nil {
+					t.Fatalf("%s seed %d, %d modules: %v", fam, seed, mods, err)
+				}
+				if got := s.truth.Rack.Modules; got != mods || s.rack.Cfg.Modules != mods {
+					t.Errorf("%s seed %d: %d modules (rack %d), want %d", fam, seed, got, s.rack.Cfg.Modules, mods)
+				}
+			}
 		}
 	}
 }
