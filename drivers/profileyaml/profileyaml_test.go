@@ -8,11 +8,13 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// plain is the document the tests decode.
+type plain struct {
+	Name  string `yaml:"name"`
+	Count int    `yaml:"count"`
+}
+
 func TestDecodeErrors(t *testing.T) {
-	type plain struct {
-		Name  string `yaml:"name"`
-		Count int    `yaml:"count"`
-	}
 	tests := []struct {
 		name, doc string
 		want      []string
@@ -48,10 +50,6 @@ func TestErrorWithoutFile(t *testing.T) {
 }
 
 func TestDecodeStrict(t *testing.T) {
-	type plain struct {
-		Name  string `yaml:"name"`
-		Count int    `yaml:"count"`
-	}
 	tests := []struct {
 		name, doc string
 		ok        bool
