@@ -157,12 +157,16 @@ type Config struct {
 	AmbientWarning      float64 `yaml:"ambient_warning"`
 
 	// LoadCurrent is the battery current magnitude (A) above which a
-	// string counts as under load (discharge or recharge). 2.
+	// string counts as under load (discharge or recharge). 2. A charge
+	// that began from float (no discharge in the two hours before it, no
+	// module back from a gap) is no recharge and no load: the charger
+	// feeding a fault, or the float of a bank large enough to draw more.
 	LoadCurrent float64 `yaml:"load_current"`
 	// FloatRatio and FloatMin: a float current that reaches FloatRatio
 	// times its baseline after climbing at least FloatMin amperes (and half
 	// its baseline) over five hours with no load is VRLA thermal runaway
-	// evidence (IEEE 1491). 2, 0.2.
+	// evidence (IEEE 1491). 2, 0.2. The climb is followed past
+	// LoadCurrent (see there).
 	FloatRatio float64 `yaml:"float_ratio"`
 	FloatMin   float64 `yaml:"float_min"`
 	// FloatStep is how far (A) a string current at rest may rise above its

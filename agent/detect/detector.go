@@ -76,12 +76,19 @@ type device struct {
 	hasFloat      bool
 	floatBase     float64
 	floatClimb    bool
-	charging      bool    // current known and not a discharge
-	warm          float64 // common-mode warming over five hours, °C
-	slotLoad      bool
-	tenI          history // ten-minute string current
-	tenE          history // ten-minute median battery temperature minus room
-	tenA          history // ten-minute room air
+	charging      bool // current known and not a discharge
+	// inCharge: a charge at LoadCurrent or more is under way; fromFloat:
+	// it began from float, with no discharge before it and no module back
+	// from a gap (the charger feeding a fault, not a recharge), and is no
+	// load
+	inCharge, fromFloat bool
+	// swapAt is when a voltage last came back from a gap
+	swapAt   int64
+	warm     float64 // common-mode warming over five hours, °C
+	slotLoad bool
+	tenI     history // ten-minute string current
+	tenE     history // ten-minute median battery temperature minus room
+	tenA     history // ten-minute room air
 	// per-minute median battery temperature and room air, and whether
 	// the string is at rest and both held steady (Config.QuietRise)
 	cmMin, ambMin history

@@ -58,7 +58,10 @@
 //     string's median temperature above the room are followed over five
 //     hours: a float current climbing to Config.FloatRatio times its
 //     baseline (VRLA thermal runaway, IEEE 1491) while the string warms
-//     with no load and a steady room is a warning.
+//     with no load and a steady room is a warning. A charge that began
+//     from float (no discharge before it, no module swapped in) is no
+//     load: a large bank's float current, or its climb, may pass
+//     Config.LoadCurrent.
 //   - Internal shorts. A short drains its cell: the module or cell
 //     voltage falls against the median of its group while the string is
 //     at rest, often before its thermistor sees any heat. The deviation is

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 	"time"
 )
@@ -208,6 +209,77 @@ func TestJointHeat(t *testing.T) {
 				if limit := 12*time.Minute + 3*max(0, c.every-time.Minute); e.Time.Sub(t0.Add(start)) > limit {
 					t.Errorf("warning %v into the discharge", e.Time.Sub(t0.Add(start)))
 				}
+			}
+		})
+	}
+}
+
+// TestFloatClimbPastLoadCurrent: a float current that climbs from float
+// past LoadCurrent (a large VRLA string in thermal runaway), or a large
+// bank's float above it, is still followed by the IEEE 1491 trend, while
+// a recharge after a discharge is not a climb.
+func TestFloatClimbPastLoadCurrent(t *testing.T) {
+	const h = time.Hour
+	ramp := func(t, from, to time.Duration, a, b float64) float64 {
+		switch {
+		case t <= from:
+			return a
+		case t >= to:
+			return b
+		}
+		return a + (b-a)*float64(t-from)/float64(to-from)
+	}
+	for _, c := range []struct {
+		name     string
+		current  func(t time.Duration) float64
+		warm     func(t time.Duration) float64 // every module, on top of 26 °C
+		wantWarn bool
+	}{
+		{"a climb from float past load_current while the string warms", func(t time.Duration) float64 {
+			return ramp(t, 6*h, 10*h, 0.3, 8)
+		}, func(t time.Duration) float64 {
+			return ramp(t, 6*h, 10*h, 0, 5)
+		}, true},
+		{"a large bank floating above load_current from the start", func(t time.Duration) float64 {
+			return ramp(t, 6*h, 10*h, 2.5, 20)
+		}, func(t time.Duration) float64 {
+			return ramp(t, 6*h, 10*h, 0, 5)
+		}, true},
+		{"a recharge after a discharge", func(t time.Duration) float64 {
+			switch {
+			case t >= 6*h && t < 6*h+30*time.Minute:
+				return -50
+			case t >= 6*h+30*time.Minute:
+				return ramp(t, 6*h+30*time.Minute, 10*h, 10, 0.3)
+			}
+			return 0.3
+		}, func(t time.Duration) float64 {
+			return ramp(t, 6*h, 6*h+30*time.Minute, 0, 3) - ramp(t, 6*h+30*time.Minute, 10*h, 0, 3)
+		}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			evs := feed(Config{}, 10*h, 10*time.Second, func(tt time.Duration) []Sample {
+				out := modules(tt, 8, func(m int) float64 {
+					return math.Round((26+c.warm(tt)+0.05*float64(m%3))*10) / 10
+				})
+				return append(out,
+					Sample{t0.Add(tt), "bms-1", "ambient.temperature", 25},
+					Sample{t0.Add(tt), "bms-1", "battery.current", math.Round(c.current(tt)*100) / 100})
+			})
+			var climb *Event
+			for i := range evs {
+				e := &evs[i]
+				if e.Kind == KindThermalRunaway && e.State != StateCleared && e.Level != LevelAdvisory &&
+					strings.Contains(fmt.Sprint(e.Evidence["trigger"], e.Evidence["corroborated_by"]), "float current climbing") {
+					climb = e
+					break
+				}
+			}
+			switch {
+			case c.wantWarn && climb == nil:
+				t.Errorf("no thermal_runaway warning on the float current climbing")
+			case !c.wantWarn && climb != nil:
+				t.Errorf("thermal_runaway %s at %v: %v", climb.Level, climb.Time.Sub(t0), climb.Evidence)
 			}
 		})
 	}

@@ -106,10 +106,27 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	if hasI && I <= -cfg.LoadCurrent {
 		dev.lastDischarge = now
 	}
-	if hasI && I >= cfg.LoadCurrent {
+	// a charge that begins with no discharge in the two hours before it
+	// began from float: no recharge, but the charger feeding a fault (a
+	// short, a VRLA string's climbing float current) or a large bank's
+	// float. It stays so until the current falls back, unless a module
+	// comes back from a gap within the hour before or during it (a module
+	// swapped in charges).
+	switch {
+	case !hasI || I < cfg.LoadCurrent:
+		dev.inCharge, dev.fromFloat = false, false
+	case !dev.inCharge:
+		dev.inCharge = true
+		dev.fromFloat = dev.lastDischarge == 0 || now-dev.lastDischarge > int64(2*time.Hour)
+	}
+	if dev.swapAt != 0 && now-dev.swapAt < int64(time.Hour) {
+		dev.fromFloat = false
+	}
+	charge := hasI && I >= cfg.LoadCurrent && !dev.fromFloat
+	if charge {
 		dev.lastCharge = now
 	}
-	load := hasI && abs(I) >= cfg.LoadCurrent
+	load := hasI && (I <= -cfg.LoadCurrent || charge)
 	// the string is known not to be discharging: heat is not Joule heat
 	// of a discharge (Q30-like cells heat to 65 °C under a 4C load)
 	dev.charging = hasI && I > -cfg.LoadCurrent
@@ -219,8 +236,17 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		for _, s := range g.members {
 			if s.valid(now, stale) && s.level > 0 {
 				sc = append(sc, ranked{v: s.level, s: s})
+				if !s.present {
+					// back from a gap, or new
+					dev.voltBack = now
+					if s.seen {
+						// back from a gap: a module swapped in
+						dev.swapAt = now
+					}
+				}
+				s.present, s.seen = true, true
 			} else {
-				s.hasDev = false
+				s.hasDev, s.present = false, false
 			}
 		}
 		d.sortRanked(sc)

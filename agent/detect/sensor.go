@@ -311,18 +311,20 @@ func (s *sensor) at(t int64) (float64, bool) {
 // voltState is the deviation of a module or cell voltage from the median
 // of its group.
 type voltState struct {
-	hasDev  bool
-	dev0    float64 // long-run offset of the deviation
-	devNow  float64
-	devHist [4]float64 // deviation at the last ticks, for sudden drops
-	devFast float64    // deviation averaged over minutes (noise down)
-	sagMin  history    // per minute: devFast - dev0
-	sagHeld float64    // the least sag of the last minutes: a sag that held
-	sagFast float64    // the least raw deviation from dev0 over two minutes
-	rawMin  history    // per minute: devNow - dev0
-	loadMin history    // per minute under discharge: devNow
-	loadDev float64    // the least deviation under discharge held three minutes (0: none)
-	devMAD  float64    // mean absolute deviation of a sample from devFast: its noise
+	// present: the voltage was valid at the last tick; seen: ever
+	present, seen bool
+	hasDev        bool
+	dev0          float64 // long-run offset of the deviation
+	devNow        float64
+	devHist       [4]float64 // deviation at the last ticks, for sudden drops
+	devFast       float64    // deviation averaged over minutes (noise down)
+	sagMin        history    // per minute: devFast - dev0
+	sagHeld       float64    // the least sag of the last minutes: a sag that held
+	sagFast       float64    // the least raw deviation from dev0 over two minutes
+	rawMin        history    // per minute: devNow - dev0
+	loadMin       history    // per minute under discharge: devNow
+	loadDev       float64    // the least deviation under discharge held three minutes (0: none)
+	devMAD        float64    // mean absolute deviation of a sample from devFast: its noise
 	// the highest of sagMin's last voltHold minutes, rawMin's last two and
 	// loadMin's last three (set once a minute; OK when all were valid)
 	sagPast, rawPast, loadPast       float64
