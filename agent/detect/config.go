@@ -177,8 +177,11 @@ type Config struct {
 	FloatStep float64 `yaml:"float_step"`
 	// StringWarm is how much (°C over five hours) the string's median
 	// temperature may rise above the room, beyond the room's own span over
-	// those hours, with no load and the room steady within StringRoomSpan,
-	// before it counts as warming on its own (VRLA runaway). 2 and 3.
+	// those hours, with no load and the room steady within StringRoomSpan
+	// up to now, before it counts as warming on its own (VRLA runaway). 2
+	// and 3. Only warming beyond the string's usual place above the room
+	// (a day's average) counts: a string catching up with a room that
+	// stepped up and stayed is not warming on its own.
 	StringWarm     float64 `yaml:"string_warm"`
 	StringRoomSpan float64 `yaml:"string_room_span"`
 

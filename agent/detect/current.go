@@ -31,12 +31,33 @@ func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load boo
 			dev.floatBase = dev.floatBase + float64(dt/(24*3600+dt)*(I-dev.floatBase))
 		}
 	}
+	if cmOK && !load {
+		// the string's usual place relative to the room, over a day
+		dt := float64(cfg.Tick) / 1e9
+		if !dev.hasCmBase {
+			dev.cmBase, dev.hasCmBase = cm, true
+		} else {
+			dev.cmBase = dev.cmBase + float64(dt/(24*3600+dt)*(cm-dev.cmBase))
+		}
+	}
 	const n = 30 // five hours of ten-minute slots
 	dev.floatClimb, dev.warm = false, 0
 	if e, ok := dev.tenE.slope(n); ok {
 		// whatever the room did over the window may explain as much
-		if lo, hi, okA := dev.tenA.span(n); okA && hi-lo < cfg.StringRoomSpan {
+		lo, hi, okA := dev.tenA.span(n)
+		if r.ambOK {
+			// up to now: a room falling back since the last slot leaves
+			// the string warmer than the room, and explains it
+			lo, hi = math.Min(lo, r.amb), math.Max(hi, r.amb)
+		}
+		if okA && hi-lo < cfg.StringRoomSpan {
 			dev.warm = float64(e*n) - (hi - lo)
+			// a string catching up with a room that stepped up (an air
+			// conditioner failed and stayed off) warms towards its usual
+			// place: only warming beyond that place counts
+			if dev.hasCmBase && cmOK {
+				dev.warm = math.Min(dev.warm, cm-dev.cmBase)
+			}
 		}
 	}
 	if i, ok := dev.tenI.slope(n); ok && hasI && dev.hasFloat && quiet {

@@ -83,12 +83,16 @@ type device struct {
 	// load
 	inCharge, fromFloat bool
 	// swapAt is when a voltage last came back from a gap
-	swapAt   int64
-	warm     float64 // common-mode warming over five hours, °C
-	slotLoad bool
-	tenI     history // ten-minute string current
-	tenE     history // ten-minute median battery temperature minus room
-	tenA     history // ten-minute room air
+	swapAt int64
+	warm   float64 // common-mode warming over five hours, °C
+	// cmBase is the string's median temperature above the room, averaged
+	// over a day with no load
+	cmBase    float64
+	hasCmBase bool
+	slotLoad  bool
+	tenI      history // ten-minute string current
+	tenE      history // ten-minute median battery temperature minus room
+	tenA      history // ten-minute room air
 	// per-minute median battery temperature and room air, and whether
 	// the string is at rest and both held steady (Config.QuietRise)
 	cmMin, ambMin history

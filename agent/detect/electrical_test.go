@@ -284,3 +284,63 @@ func TestFloatClimbPastLoadCurrent(t *testing.T) {
 		})
 	}
 }
+
+// TestStringWarming: a string warming on its own above a steady room is
+// an advisory; a string catching up with a room that stepped up and
+// stayed, or left warmer than a room that fell back, is not.
+func TestStringWarming(t *testing.T) {
+	const h = time.Hour
+	// follow is a string with time constant tau following a room that
+	// moved from a to b at step (°C at t).
+	follow := func(t, step, tau time.Duration, a, b float64) float64 {
+		if t <= step {
+			return a
+		}
+		return b - (b-a)*math.Exp(-float64(t-step)/float64(tau))
+	}
+	for _, c := range []struct {
+		name     string
+		room     func(t time.Duration) float64
+		modules  func(t time.Duration) float64
+		wantWarm bool
+	}{
+		{"warming on its own above a steady room", func(time.Duration) float64 { return 25 }, func(t time.Duration) float64 {
+			return 26 + math.Max(0, (t-6*h).Hours()*0.8)
+		}, true},
+		{"catching up with a room that stepped up and stayed", func(t time.Duration) float64 {
+			return follow(t, 6*h, 10*time.Minute, 22, 34)
+		}, func(t time.Duration) float64 {
+			return 0.6 + follow(t, 6*h, 3*h, 22, 34)
+		}, false},
+		{"left warmer than a room that fell back", func(t time.Duration) float64 {
+			return follow(t, 4*h, 10*time.Minute, 22, 34) - follow(t, 10*h, 10*time.Minute, 0, 12)
+		}, func(t time.Duration) float64 {
+			return 0.6 + follow(t, 4*h, 3*h, 22, 34) - follow(t, 10*h, 3*h, 0, 12)
+		}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			evs := feed(Config{}, 14*h, 30*time.Second, func(tt time.Duration) []Sample {
+				out := modules(tt, 8, func(m int) float64 {
+					return math.Round((c.modules(tt)+0.05*float64(m%3))*10) / 10
+				})
+				return append(out,
+					Sample{t0.Add(tt), "bms-1", "ambient.temperature", math.Round(c.room(tt)*10) / 10},
+					Sample{t0.Add(tt), "bms-1", "battery.current", 0.05})
+			})
+			var warm *Event
+			for i := range evs {
+				if e := &evs[i]; e.Kind == KindThermalRunaway && e.State != StateCleared &&
+					strings.HasPrefix(fmt.Sprint(e.Evidence["trigger"]), "string warming") {
+					warm = e
+					break
+				}
+			}
+			switch {
+			case c.wantWarm && warm == nil:
+				t.Errorf("no thermal_runaway on the string warming")
+			case !c.wantWarm && warm != nil:
+				t.Errorf("thermal_runaway %s at %v: %v", warm.Level, warm.Time.Sub(t0), warm.Evidence)
+			}
+		})
+	}
+}
