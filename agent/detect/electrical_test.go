@@ -266,21 +266,10 @@ func TestFloatClimbPastLoadCurrent(t *testing.T) {
 					Sample{t0.Add(tt), "bms-1", "ambient.temperature", 25},
 					Sample{t0.Add(tt), "bms-1", "battery.current", math.Round(c.current(tt)*100) / 100})
 			})
-			var climb *Event
-			for i := range evs {
-				e := &evs[i]
-				if e.Kind == KindThermalRunaway && e.State != StateCleared && e.Level != LevelAdvisory &&
-					strings.Contains(fmt.Sprint(e.Evidence["trigger"], e.Evidence["corroborated_by"]), "float current climbing") {
-					climb = e
-					break
-				}
-			}
-			switch {
-			case c.wantWarn && climb == nil:
-				t.Errorf("no thermal_runaway warning on the float current climbing")
-			case !c.wantWarn && climb != nil:
-				t.Errorf("thermal_runaway %s at %v: %v", climb.Level, climb.Time.Sub(t0), climb.Evidence)
-			}
+			expectRunaway(t, evs, c.wantWarn, "a warning on the float current climbing", func(e *Event) bool {
+				return e.Level != LevelAdvisory &&
+					strings.Contains(fmt.Sprint(e.Evidence["trigger"], e.Evidence["corroborated_by"]), "float current climbing")
+			})
 		})
 	}
 }
@@ -327,20 +316,28 @@ func TestStringWarming(t *testing.T) {
 					Sample{t0.Add(tt), "bms-1", "ambient.temperature", math.Round(c.room(tt)*10) / 10},
 					Sample{t0.Add(tt), "bms-1", "battery.current", 0.05})
 			})
-			var warm *Event
-			for i := range evs {
-				if e := &evs[i]; e.Kind == KindThermalRunaway && e.State != StateCleared &&
-					strings.HasPrefix(fmt.Sprint(e.Evidence["trigger"]), "string warming") {
-					warm = e
-					break
-				}
-			}
-			switch {
-			case c.wantWarm && warm == nil:
-				t.Errorf("no thermal_runaway on the string warming")
-			case !c.wantWarm && warm != nil:
-				t.Errorf("thermal_runaway %s at %v: %v", warm.Level, warm.Time.Sub(t0), warm.Evidence)
-			}
+			expectRunaway(t, evs, c.wantWarm, "an event on the string warming", func(e *Event) bool {
+				return strings.HasPrefix(fmt.Sprint(e.Evidence["trigger"]), "string warming")
+			})
 		})
+	}
+}
+
+// expectRunaway checks that a thermal_runaway event matching match was
+// raised (want) or that none was; what names it in the error.
+func expectRunaway(t *testing.T, evs []Event, want bool, what string, match func(e *Event) bool) {
+	t.Helper()
+	var got *Event
+	for i := range evs {
+		if e := &evs[i]; e.Kind == KindThermalRunaway && e.State != StateCleared && match(e) {
+			got = e
+			break
+		}
+	}
+	switch {
+	case want && got == nil:
+		t.Errorf("no thermal_runaway: want %s", what)
+	case !want && got != nil:
+		t.Errorf("thermal_runaway %s at %v: %v", got.Level, got.Time.Sub(t0), got.Evidence)
 	}
 }
