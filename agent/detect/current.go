@@ -21,24 +21,18 @@ func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load boo
 		dev.tenA.push(r.amb, r.ambOK)
 		dev.slotLoad = false
 	}
-	quiet := dev.lastDischarge == 0 || now-dev.lastDischarge > int64(2*time.Hour)
+	quiet := dev.noDischargeFor(now, 2*time.Hour)
+	dt := float64(cfg.Tick) / 1e9
 	if hasI && quiet && !load && I >= 0 {
-		dt := float64(cfg.Tick) / 1e9
-		switch {
-		case !dev.hasFloat || I < dev.floatBase:
-			dev.floatBase, dev.hasFloat = I, true
-		default:
-			dev.floatBase = dev.floatBase + float64(dt/(24*3600+dt)*(I-dev.floatBase))
+		// the float current, following a lower one at once
+		if dev.hasFloat && I < dev.floatBase {
+			dev.floatBase = I
 		}
+		dayAverage(&dev.floatBase, &dev.hasFloat, I, dt)
 	}
 	if cmOK && !load {
-		// the string's usual place relative to the room, over a day
-		dt := float64(cfg.Tick) / 1e9
-		if !dev.hasCmBase {
-			dev.cmBase, dev.hasCmBase = cm, true
-		} else {
-			dev.cmBase = dev.cmBase + float64(dt/(24*3600+dt)*(cm-dev.cmBase))
-		}
+		// the string's usual place relative to the room
+		dayAverage(&dev.cmBase, &dev.hasCmBase, cm, dt)
 	}
 	const n = 30 // five hours of ten-minute slots
 	dev.floatClimb, dev.warm = false, 0
@@ -77,7 +71,7 @@ func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load boo
 func (d *Detector) floatSteps(dev *device, now int64, newMin bool, r room) (stepped, feeding bool) {
 	cfg := &d.cfg
 	stale := int64(cfg.StaleAfter)
-	quiet := dev.lastDischarge == 0 || now-dev.lastDischarge > int64(2*time.Hour)
+	quiet := dev.noDischargeFor(now, 2*time.Hour)
 	steady := !r.ambOK || r.ambRise < cfg.AmbientRiseAdvisory/2
 	// a module voltage back from a gap within the hour (a module swapped
 	// or reconnected) explains a charge current: its module charges
@@ -163,4 +157,20 @@ func hasCurrentCharge(dev *device, d *Detector, now int64) bool {
 		return true
 	}
 	return dev.lastCharge != 0 && now-dev.lastCharge < int64(2*time.Hour)
+}
+
+// dayAverage moves *avg towards v, sampled every dt seconds, as an
+// exponential average over a day; the first value starts it.
+func dayAverage(avg *float64, has *bool, v, dt float64) {
+	if !*has {
+		*avg, *has = v, true
+		return
+	}
+	*avg = *avg + float64(dt/(24*3600+dt)*(v-*avg))
+}
+
+// noDischargeFor reports whether the string of dev has not discharged at
+// LoadCurrent for at least d (or never).
+func (dev *device) noDischargeFor(now int64, d time.Duration) bool {
+	return dev.lastDischarge == 0 || now-dev.lastDischarge > int64(d)
 }

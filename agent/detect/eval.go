@@ -117,7 +117,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		dev.inCharge, dev.fromFloat = false, false
 	case !dev.inCharge:
 		dev.inCharge = true
-		dev.fromFloat = dev.lastDischarge == 0 || now-dev.lastDischarge > int64(2*time.Hour)
+		dev.fromFloat = dev.noDischargeFor(now, 2*time.Hour)
 	}
 	if dev.swapAt != 0 && now-dev.swapAt < int64(time.Hour) {
 		dev.fromFloat = false
