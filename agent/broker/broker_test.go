@@ -50,14 +50,11 @@ func TestBrokerRelaysMessages(t *testing.T) {
 	if !tok.WaitTimeout(3*time.Second) || tok.Error() != nil {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
-	pub := connect(t, b.URL(), "pub")
-	pub.Publish("emberwatch/v1/s/g/telemetry/bms-1", 1, false, `{"x":1}`).WaitTimeout(3 * time.Second)
-
-	want := []string{
-		`emberwatch/v1/s/g/state {"online":true}`,
-		`emberwatch/v1/s/g/telemetry/bms-1 {"x":1}`,
-	}
-	for _, w := range want {
+	// The retained message is sent on the broker's own schedule after the
+	// SUBACK, so it is awaited before the client publishes: the two
+	// deliveries have no order between them otherwise.
+	wait := func(w string) {
+		t.Helper()
 		select {
 		case g := <-got:
 			if g != w {
@@ -67,6 +64,10 @@ func TestBrokerRelaysMessages(t *testing.T) {
 			t.Fatalf("timed out waiting for %q", w)
 		}
 	}
+	wait(`emberwatch/v1/s/g/state {"online":true}`)
+	pub := connect(t, b.URL(), "pub")
+	pub.Publish("emberwatch/v1/s/g/telemetry/bms-1", 1, false, `{"x":1}`).WaitTimeout(3 * time.Second)
+	wait(`emberwatch/v1/s/g/telemetry/bms-1 {"x":1}`)
 	if n := b.Clients(); n != 2 {
 		t.Errorf("Clients() = %d, want 2", n)
 	}
