@@ -40,10 +40,13 @@ func TestWatchMosquitto(t *testing.T) {
 		}
 	}
 
+	// The view may report itself connected before its subscription is
+	// acknowledged; the messages that are not retained are sent again
+	// until they are seen.
 	publish(root+"/state", `{"online":true}`, true)
-	publish(root+"/telemetry/bms-1", `{"readings":[{"point":"battery.module.1.temperature","value":25.5,"unit":"°C"}]}`, false)
-	publish(root+"/alert/bms-1", `{"id":"a","level":"warning","state":"raised","kind":"thermal_runaway","device":"bms-1","subject":"battery.module.1"}`, false)
 	waitFor(t, "state, telemetry and alert", func() bool {
+		publish(root+"/telemetry/bms-1", `{"readings":[{"point":"battery.module.1.temperature","value":25.5,"unit":"°C"}]}`, false)
+		publish(root+"/alert/bms-1", `{"id":"a","level":"warning","state":"raised","kind":"thermal_runaway","device":"bms-1","subject":"battery.module.1"}`, false)
 		s := v.Snapshot()
 		d := s.Devices["bms-1"]
 		return s.Online == "online" && d != nil && d.Points["battery.module.1.temperature"].Value == 25.5 && len(s.Active) == 1

@@ -110,14 +110,27 @@ func newAlertSink(t *testing.T, broker string) *alertSink {
 		SetCleanSession(false).SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(100 * time.Millisecond).SetMaxReconnectInterval(500 * time.Millisecond).
 		SetOrderMatters(true).SetDefaultPublishHandler(handler)
+	subscribed := make(chan struct{}, 1)
 	o.SetOnConnectHandler(func(c paho.Client) {
-		c.Subscribe("emberwatch/v1/dc1/gw-1/#", 1, handler)
+		tok := c.Subscribe("emberwatch/v1/dc1/gw-1/#", 1, handler)
+		go func() {
+			if tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+				select {
+				case subscribed <- struct{}{}:
+				default:
+				}
+			}
+		}()
 	})
 	s.client = paho.NewClient(o)
 	if tok := s.client.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("sink connect: %v", tok.Error())
 	}
-	time.Sleep(200 * time.Millisecond) // the subscription of the connect handler
+	select {
+	case <-subscribed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("sink: no SUBACK for the connect handler's subscription")
+	}
 	t.Cleanup(func() { s.client.Disconnect(100) })
 	return s
 }

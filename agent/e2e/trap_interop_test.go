@@ -102,7 +102,7 @@ traps:
 			"1.3.6.1.4.1.318.2.3.3.0", "s", "UPS: On battery power in response to an input power problem."}, "warning", "raised", "OB"},
 		{"v3 wrong key", snmptrap, append(v3(snmptrap, "not-the-auth-phrase"), "1.3.6.1.4.1.318.0.7"), "", "", ""},
 		{"v3 authPriv battery low", snmptrap, append(v3(snmptrap, authPass), "1.3.6.1.4.1.318.0.7"), "critical", "escalated", ""},
-		{"v3 authPriv inform power restored", snmpinform, append(v3(snmpinform, authPass, "-t", "1", "-r", "0"), "1.3.6.1.4.1.318.0.9"), "", "", "OL"},
+		{"v3 authPriv inform power restored", snmpinform, append(v3(snmpinform, authPass, "-t", "5", "-r", "0"), "1.3.6.1.4.1.318.0.9"), "", "", "OL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

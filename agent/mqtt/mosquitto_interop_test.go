@@ -15,7 +15,11 @@ import (
 // (alerts queued meanwhile arrive after it) and leaves the offline state.
 func TestMosquitto(t *testing.T) {
 	m := peers.StartMosquitto(t)
-	p := newPublisher(t, m.URL, nil)
+	// The publisher reaches the broker through a proxy, so that after the
+	// restart it is let in only once the second subscriber is listening:
+	// the alert is not retained and would otherwise race the subscription.
+	px := newProxy(t, m.Addr, true)
+	p := newPublisher(t, px.URL(), nil)
 	top := p.Topics()
 	rec := subscribe(t, m.URL, "emberwatch/v1/dc1/gw-1/#")
 	waitFor(t, "retained online state", func() bool { return rec.last(top.State()) != "" })
@@ -28,8 +32,10 @@ func TestMosquitto(t *testing.T) {
 	if err := p.PublishAlert("bms-1", []byte(`{"id":"during-outage"}`)); err != nil {
 		t.Fatal(err)
 	}
+	px.Set(false)
 	m.Restart(t)
 	rec2 := subscribe(t, m.URL, "emberwatch/v1/dc1/gw-1/#")
+	px.Set(true)
 	waitFor(t, "alert queued during the outage", func() bool { return rec2.last(top.Alert("bms-1")) == `{"id":"during-outage"}` })
 	waitFor(t, "online again", func() bool { return rec2.last(top.State()) != "" && rec2.last(top.State()) != `{"online":false}` })
 

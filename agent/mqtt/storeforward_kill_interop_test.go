@@ -122,7 +122,28 @@ func TestStoreForwardKill(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Acked by the broker is not yet delivered to the subscriber: wait
+	// until every confirmed id has reached it (the order is judged below).
+	arrived := func() bool {
+		for dev, want := range confirmed {
+			seen := map[string]bool{}
+			for _, b := range rec.get(p.Topics().Alert(dev)) {
+				var e struct{ ID string }
+				if json.Unmarshal(b, &e) == nil {
+					seen[e.ID] = true
+				}
+			}
+			for _, id := range want {
+				if !seen[id] {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	for deadline := time.Now().Add(10 * time.Second); !arrived() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 
 	dups, extra := 0, 0
 	for dev, want := range confirmed {

@@ -81,11 +81,9 @@ metrics: {listen: %q}
 		defer resp.Body.Close()
 		bb, _ := io.ReadAll(resp.Body)
 		body = string(bb)
-		return strings.Contains(body, `emberwatch_polls_total{device="bms-1"}`)
+		return strings.Contains(body, `emberwatch_polls_total{device="bms-1"}`) &&
+			strings.Contains(body, "emberwatch_mqtt_connected 1")
 	})
-	if !strings.Contains(body, "emberwatch_mqtt_connected 1") {
-		t.Errorf("metrics:\n%s", body)
-	}
 	stop()
 	waitFor(t, 2*time.Second, "STOPPING=1", log, func() bool { return count("STOPPING=1") == 1 })
 }
