@@ -73,10 +73,14 @@ type device struct {
 	lastDischarge int64
 	lastCharge    int64
 	loadSince     int64
-	hasFloat      bool
-	floatBase     float64
-	floatClimb    bool
-	charging      bool // current known and not a discharge
+	// under load, when its current last moved beyond a quarter of
+	// loadRef, the magnitude it had then
+	steadySince int64
+	loadRef     float64
+	hasFloat    bool
+	floatBase   float64
+	floatClimb  bool
+	charging    bool // current known and not a discharge
 	// inCharge: a charge at LoadCurrent or more is under way; fromFloat:
 	// it began from float, with no discharge before it and no module back
 	// from a gap (the charger feeding a fault, not a recharge), and is no

@@ -75,7 +75,9 @@
 //     the string current steps up (Config.FloatStep over the median of the
 //     half hour before, held two minutes, no discharge in the last two
 //     hours). That alone is an advisory; with a voltage of that string
-//     stepping down it is a warning at once.
+//     stepping down it is a warning at once. A string of one module has
+//     no group for its voltage to step against (the charger holds it), so
+//     there a step of five times the threshold is a warning on that module.
 //   - Heat from the electrical side under load. Every module of a series
 //     string carries the same current, so a voltage held
 //     Config.DischargeDeviation below its group while the string discharges

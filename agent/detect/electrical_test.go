@@ -77,6 +77,73 @@ func TestFloatStep(t *testing.T) {
 	}
 }
 
+// TestFloatStepLoneModule checks the internal-short rule on strings of
+// one module: the charger holds that module's voltage and it has no group
+// to step against, so a large float-current step at rest is a warning on
+// it alone. Where the string has other modules the voltage must show
+// which one is fed.
+func TestFloatStepLoneModule(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		strings   int     // strings of the bank; the step is on the last
+		modules   int     // modules per string
+		step      float64 // current step after the hour, A
+		discharge bool    // a discharge 30 minutes before the hour
+		want      string
+		subject   string
+	}{
+		{"one module, 2 A: warning", 1, 1, 2, false, LevelWarning, "battery.module.1"},
+		{"one module per string, 2 A on string 2: warning there", 2, 1, 2, false, LevelWarning, "battery.string.2.module.1"},
+		{"one module, 0.6 A: advisory", 1, 1, 0.6, false, LevelAdvisory, ""},
+		{"one module, 2 A after a discharge: recharge", 1, 1, 2, true, "", ""},
+		{"eight modules, 2 A and no voltage step: advisory", 1, 8, 2, false, LevelAdvisory, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(11))
+			onset := time.Hour
+			evs := feed(DefaultConfig(), 90*time.Minute, 10*time.Second, func(at time.Duration) []Sample {
+				var out []Sample
+				for st := 1; st <= c.strings; st++ {
+					prefix := "battery."
+					if c.strings > 1 {
+						prefix = fmt.Sprintf("battery.string.%d.", st)
+					}
+					I := rng.NormFloat64() * 0.05
+					if st == c.strings && at > onset {
+						I += c.step
+					}
+					if c.discharge && at > 25*time.Minute && at < 30*time.Minute {
+						I = -40
+					}
+					for m := 1; m <= c.modules; m++ {
+						v := 54.0 + rng.NormFloat64()*0.02
+						out = append(out,
+							Sample{t0.Add(at), "bms-1", fmt.Sprintf("%smodule.%d.temperature", prefix, m), 25},
+							Sample{t0.Add(at), "bms-1", fmt.Sprintf("%smodule.%d.voltage", prefix, m), math.Round(v*100) / 100})
+					}
+					out = append(out, Sample{t0.Add(at), "bms-1", prefix + "current", math.Round(I*10) / 10})
+				}
+				return out
+			})
+			got, subj, e := levelOn(evs)
+			if got != c.want {
+				t.Fatalf("highest thermal_runaway level %q, want %q", got, c.want)
+			}
+			if got == LevelWarning {
+				if subj != c.subject {
+					t.Errorf("warning on %s, want %s", subj, c.subject)
+				}
+				if lag := e.Time.Sub(t0.Add(onset)); lag < 0 || lag > 4*time.Minute {
+					t.Errorf("warning %v after the step, want within 4 minutes", lag)
+				}
+				if e.Evidence["float_current_step_a"] == nil {
+					t.Errorf("evidence %v lacks the current step", e.Evidence)
+				}
+			}
+		})
+	}
+}
+
 // TestDischargeHeat checks the rule for a module far below its group
 // under discharge: the missing voltage times the current is heat in it.
 func TestDischargeHeat(t *testing.T) {
@@ -339,5 +406,61 @@ func expectRunaway(t *testing.T, evs []Event, want bool, what string, match func
 		t.Errorf("no thermal_runaway: want %s", what)
 	case !want && got != nil:
 		t.Errorf("thermal_runaway %s at %v: %v", got.Level, got.Time.Sub(t0), got.Evidence)
+	}
+}
+
+// TestLoneModuleDischarge checks the acceleration rule on a module judged
+// against the room (a string of one module): under a steady discharge its
+// Joule heat reaches the thermistor through two lags and the rate climbs
+// for minutes, which is no self-heating; a load that steps up mid-way
+// restarts that climb. Heat that doubles every few minutes under a steady
+// current is still a warning.
+func TestLoneModuleDischarge(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		amps     []float64 // current from minute 30, one value per ten minutes
+		selfHeat bool      // self-heating from minute 55
+		warn     bool
+	}{
+		{"steady 300 A", []float64{300, 300, 300, 300}, false, false},
+		{"100 A stepping to 300 A", []float64{100, 300, 300, 300}, false, false},
+		{"steady 100 A and self-heating", []float64{100, 100, 100, 100}, true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			core, mid, probe := 20.0, 20.0, 20.0
+			const tau = 1.0 // minutes, each lag
+			start := 30 * time.Minute
+			evs := feed(DefaultConfig(), 75*time.Minute, 5*time.Second, func(at time.Duration) []Sample {
+				I := 0.0
+				if k := int((at - start) / (10 * time.Minute)); at > start && k < len(c.amps) {
+					I = -c.amps[k]
+				}
+				dt := 5.0 / 60
+				// Joule heat 1.5 °C/min at 300 A, scaling with I²
+				core += 1.5 * (I / 300) * (I / 300) * dt
+				if c.selfHeat && at > 55*time.Minute {
+					// doubling every four minutes from 0.3 °C/min
+					core += 0.3 * math.Exp2((at-55*time.Minute).Minutes()/4) * dt
+				}
+				mid += (core - mid) / tau * dt
+				probe += (mid - probe) / tau * dt
+				return []Sample{
+					{t0.Add(at), "bms-1", "battery.module.1.temperature", math.Round(probe*10) / 10},
+					{t0.Add(at), "bms-1", "battery.current", I},
+					{t0.Add(at), "env-1", "ambient.temperature", 20},
+				}
+			})
+			got, _, e := levelOn(evs)
+			if e != nil {
+				t.Logf("%s at minute %.1f: %s", got, e.Time.Sub(t0).Minutes(), e.Message)
+			}
+			if warned := got == LevelWarning || got == LevelCritical; warned != c.warn {
+				if warned {
+					t.Errorf("thermal_runaway %s under discharge: %s %v", got, e.Message, e.Evidence)
+				} else {
+					t.Errorf("no thermal_runaway warning (highest %q)", got)
+				}
+			}
+		})
 	}
 }

@@ -134,10 +134,17 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		if dev.loadSince == 0 {
 			dev.loadSince = now
 		}
+		if a := abs(I); dev.steadySince == 0 || a < 0.8*dev.loadRef || a > 1.25*dev.loadRef {
+			dev.steadySince, dev.loadRef = now, a
+		}
 	} else {
-		dev.loadSince = 0
+		dev.loadSince, dev.steadySince = 0, 0
 	}
 	settled := !load || now-dev.loadSince >= 2*int64(cfg.AccelWindow)
+	// a sensor judged against the room has no neighbours to cancel the
+	// Joule heat: its rate climbs for minutes after the load starts or
+	// steps (the thermistor's lag) and only a steady current settles it
+	roomSettled := !load || now-dev.steadySince >= 3*int64(cfg.AccelWindow)
 	curStep, feeding := d.floatSteps(dev, now, newMin, r)
 	hotJoint := d.joints(dev, now)
 	recentLoad := load || (dev.lastDischarge != 0 && now-dev.lastDischarge < int64(15*time.Minute))
@@ -205,7 +212,11 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 				}
 				d.updateQuiet(s, now)
 			}
-			d.accel(s, settled)
+			if s.refKind == refNeighbours {
+				d.accel(s, settled)
+			} else {
+				d.accel(s, roomSettled)
+			}
 		}
 		d.scratch = sc[:0]
 	}
@@ -356,6 +367,14 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		dev.unitFor(target)
 	}
 
+	for _, c := range dev.currents {
+		c.fed = 0
+	}
+	for _, u := range dev.units {
+		if c := dev.currentOf(u); c != nil && u.subject != c.info.subject {
+			c.fed++
+		}
+	}
 	for _, u := range dev.units {
 		lvl, why := none, ""
 		if u.subject == target {

@@ -121,6 +121,11 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	if shortEv && !stepEv && fastHeld < 0 {
 		held, z = fastHeld, fastZ
 	}
+	// a string of one module: the charger feeds no other, and holds the
+	// module's voltage, which has no group to step against; a step of the
+	// float current five times its threshold is all a short can show
+	loneEv := c != nil && c.fed == 1 && !recentLoad && !shortEv &&
+		curStep >= 5*math.Max(cfg.FloatStep, 4*c.iNoise)
 	fallEv := !recentLoad && held <= -cfg.VoltageFall && z <= -cfg.VoltageFallZ
 	voltEv := !recentLoad && (sag <= -cfg.VoltageSag || drop <= -cfg.VoltageDrop)
 	var also []string
@@ -132,7 +137,7 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	}
 	if dev.floatClimb {
 		also = append(also, "float current climbing")
-	} else if curStep > 0 && !voltEv && !stepEv && !shortEv {
+	} else if curStep > 0 && !voltEv && !stepEv && !shortEv && !loneEv {
 		also = append(also, "float current step")
 	}
 	if th >= advisory {
@@ -151,6 +156,9 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	}
 	if shortEv && th < warning {
 		th, why = warning, "voltage step with the float current stepping up"
+	}
+	if loneEv && th < warning {
+		th, why = warning, "float current stepped up at rest into its string's one module"
 	}
 	if stepEv || fallEv || shortEv {
 		u.held, u.heldZ = held, z
@@ -171,8 +179,8 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	switch {
 	case why == "off-gas" && th >= warning:
 		instant = warning // cells are venting: no time to confirm
-	case shortEv && th >= warning:
-		instant = warning // both signals held for minutes already
+	case (shortEv || loneEv) && th >= warning:
+		instant = warning // the signals held for minutes already
 	}
 	if st, l := u.runaway.step(now, th, cfg.Confirm, 3*cfg.Clear, instant); st != "" {
 		d.emitRunaway(dev, u, st, l, now, why, best, sag, drop, also, r)

@@ -258,6 +258,9 @@ type sensor struct {
 	// rise over it held two minutes (0: none)
 	iBase, iRise float64
 	iBaseOK      bool
+	// fed counts, at each evaluation, the modules (or cells) of the
+	// string this current feeds
+	fed int
 	// the samples of this minute, summed (a current's raw ones; a
 	// temperature's filtered ones with its offset steps taken out, for
 	// qraw), and the mean change of a current's minute means from one
