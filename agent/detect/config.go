@@ -116,7 +116,8 @@ type Config struct {
 	// its own noise, is a cell drained by an internal short: an advisory,
 	// and corroboration of thermal evidence (at half VoltageStepZ). 0.0012
 	// and 8. VoltageFall and VoltageFallZ are the same for a warning on its
-	// own. 0.006 and 15.
+	// own, once the voltage stands half VoltageFall below its group.
+	// 0.006 and 15.
 	// On the testbench's nuisance set a held sag reaches 0.44 % and 6.8
 	// times its noise.
 	VoltageStep  float64 `yaml:"voltage_step"`

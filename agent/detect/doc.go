@@ -69,7 +69,8 @@
 //     both relative (Config.VoltageStep, VoltageFall) and in units of that
 //     sensor's own noise (VoltageStepZ, VoltageFallZ), so a coarse or
 //     noisy voltage channel does not alarm. A step is an advisory and
-//     corroborates thermal evidence; a deep fall is a warning on its own.
+//     corroborates thermal evidence; a deep fall that leaves the voltage
+//     below its group by half Config.VoltageFall is a warning on its own.
 //   - The charger feeding a short. A Li-ion string at float draws almost
 //     no current; a cell drained by a short makes the charger feed it, so
 //     the string current steps up (Config.FloatStep over the median of the

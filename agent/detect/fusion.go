@@ -81,7 +81,7 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	// that held for minutes at rest, against the sensor's own noise (a
 	// cell drained by an internal short); with the current stepping, a
 	// sag held two minutes; the deviation from the group (imbalance)
-	sag, drop, held, z, fastHeld, fastZ, worst := 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+	sag, drop, held, z, fastHeld, fastZ, worst, low := 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
 	var wv *sensor
 	for _, v := range u.volts {
 		if !v.hasDev || !v.valid(now, stale) {
@@ -92,6 +92,7 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 		if abs(v.devNow) > abs(worst) {
 			worst, wv = v.devNow, v
 		}
+		low = math.Min(low, v.devFast)
 		if v.sagHeld < 0 {
 			held = math.Min(held, v.sagHeld)
 			z = math.Min(z, v.sagHeld/math.Max(v.devMAD, voltNoiseFloor))
@@ -126,7 +127,10 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	// float current five times its threshold is all a short can show
 	loneEv := c != nil && c.fed == 1 && !recentLoad && !shortEv &&
 		curStep >= 5*math.Max(cfg.FloatStep, 4*c.iNoise)
-	fallEv := !recentLoad && held <= -cfg.VoltageFall && z <= -cfg.VoltageFallZ
+	// a fall is a warning once the voltage stands well below its group: a
+	// module that stood above it (its string's other module just replaced
+	// by one at a lower charge) and falls back towards it is no short
+	fallEv := !recentLoad && held <= -cfg.VoltageFall && z <= -cfg.VoltageFallZ && low <= -cfg.VoltageFall/2
 	voltEv := !recentLoad && (sag <= -cfg.VoltageSag || drop <= -cfg.VoltageDrop)
 	var also []string
 	if voltEv || stepEv || shortEv || (corrEv && th >= advisory) {

@@ -58,3 +58,53 @@ func TestVoltageFall(t *testing.T) {
 		})
 	}
 }
+
+// TestVoltageFallTwoModules checks the fall rule on a bank of two strings
+// of two modules, whose charger holds each string's voltage: one module
+// falling below its group is a warning, while the other module of a
+// string whose first module was replaced by one at a lower charge, which
+// stood above the group and falls back towards it as the two even out
+// over two days, is not.
+func TestVoltageFallTwoModules(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		from, to float64 // string 2 module 1 voltage at the start and after 40 h
+		want     bool    // a warning expected
+	}{
+		{"module 2 falls below the group", 49, 49.4, true},
+		{"module 2 falls back towards the group", 48.3, 48.9, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(9))
+			evs := feed(DefaultConfig(), 48*time.Hour, 30*time.Second, func(at time.Duration) []Sample {
+				var out []Sample
+				f := math.Min(1, at.Hours()/40)
+				for st := 1; st <= 2; st++ {
+					for m := 1; m <= 2; m++ {
+						v := 49.0
+						if st == 2 {
+							v = c.from + (c.to-c.from)*f
+							if m == 2 {
+								v = 98 - v
+							}
+						}
+						v += rng.NormFloat64() * 0.02
+						p := fmt.Sprintf("battery.string.%d.module.%d.", st, m)
+						out = append(out,
+							Sample{t0.Add(at), "bms-1", p + "temperature", 25},
+							Sample{t0.Add(at), "bms-1", p + "voltage", math.Round(v*100) / 100})
+					}
+					out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.string.%d.current", st), 0})
+				}
+				return out
+			})
+			got, subj, _ := levelOn(evs)
+			if warned := got == LevelWarning || got == LevelCritical; warned != c.want {
+				t.Errorf("highest thermal_runaway level %q on %s, want a warning: %v", got, subj, c.want)
+			}
+			if c.want && subj != "battery.string.2.module.2" {
+				t.Errorf("warning on %s, want battery.string.2.module.2", subj)
+			}
+		})
+	}
+}
