@@ -88,7 +88,11 @@ type device struct {
 	inCharge, fromFloat bool
 	// swapAt is when a voltage last came back from a gap
 	swapAt int64
-	warm   float64 // common-mode warming over five hours, °C
+	// tempBack is when a temperature last came back from a gap, an open
+	// circuit or a stuck spell (a module swapped in, where no module
+	// voltage shows it)
+	tempBack int64
+	warm     float64 // common-mode warming over five hours, °C
 	// cmBase is the string's median temperature above the room, averaged
 	// over a day with no load
 	cmBase    float64

@@ -78,7 +78,9 @@
 //     hours). That alone is an advisory; with a voltage of that string
 //     stepping down it is a warning at once. A string of one module has
 //     no group for its voltage to step against (the charger holds it), so
-//     there a step of five times the threshold is a warning on that module.
+//     there a step of five times the threshold is a warning on that module,
+//     and on a string none of whose voltages has a group (two modules, no
+//     module voltages) a warning on the string.
 //   - Heat from the electrical side under load. Every module of a series
 //     string carries the same current, so a voltage held
 //     Config.DischargeDeviation below its group while the string discharges

@@ -81,7 +81,8 @@ func TestFloatStep(t *testing.T) {
 // one module: the charger holds that module's voltage and it has no group
 // to step against, so a large float-current step at rest is a warning on
 // it alone. Where the string has other modules the voltage must show
-// which one is fed.
+// which one is fed, unless no voltage of the string is compared with a
+// group (two modules, or no module voltages reported).
 func TestFloatStepLoneModule(t *testing.T) {
 	for _, c := range []struct {
 		name      string
@@ -89,14 +90,18 @@ func TestFloatStepLoneModule(t *testing.T) {
 		modules   int     // modules per string
 		step      float64 // current step after the hour, A
 		discharge bool    // a discharge 30 minutes before the hour
+		noVolts   bool    // no module voltages reported
 		want      string
 		subject   string
 	}{
-		{"one module, 2 A: warning", 1, 1, 2, false, LevelWarning, "battery.module.1"},
-		{"one module per string, 2 A on string 2: warning there", 2, 1, 2, false, LevelWarning, "battery.string.2.module.1"},
-		{"one module, 0.6 A: advisory", 1, 1, 0.6, false, LevelAdvisory, ""},
-		{"one module, 2 A after a discharge: recharge", 1, 1, 2, true, "", ""},
-		{"eight modules, 2 A and no voltage step: advisory", 1, 8, 2, false, LevelAdvisory, ""},
+		{"one module, 2 A: warning", 1, 1, 2, false, false, LevelWarning, "battery.module.1"},
+		{"one module per string, 2 A on string 2: warning there", 2, 1, 2, false, false, LevelWarning, "battery.string.2.module.1"},
+		{"one module, 0.6 A: advisory", 1, 1, 0.6, false, false, LevelAdvisory, ""},
+		{"one module, 2 A after a discharge: recharge", 1, 1, 2, true, false, "", ""},
+		{"eight modules, 2 A and no voltage step: advisory", 1, 8, 2, false, false, LevelAdvisory, ""},
+		{"two modules, 2 A: warning on the string", 1, 2, 2, false, false, LevelWarning, "battery"},
+		{"eight modules with no voltages, 2 A: warning on the string", 1, 8, 2, false, true, LevelWarning, "battery"},
+		{"eight modules with no voltages, 0.6 A: advisory", 1, 8, 0.6, false, true, LevelAdvisory, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(11))
@@ -117,9 +122,10 @@ func TestFloatStepLoneModule(t *testing.T) {
 					}
 					for m := 1; m <= c.modules; m++ {
 						v := 54.0 + rng.NormFloat64()*0.02
-						out = append(out,
-							Sample{t0.Add(at), "bms-1", fmt.Sprintf("%smodule.%d.temperature", prefix, m), 25},
-							Sample{t0.Add(at), "bms-1", fmt.Sprintf("%smodule.%d.voltage", prefix, m), math.Round(v*100) / 100})
+						out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("%smodule.%d.temperature", prefix, m), 25})
+						if !c.noVolts {
+							out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("%smodule.%d.voltage", prefix, m), math.Round(v*100) / 100})
+						}
 					}
 					out = append(out, Sample{t0.Add(at), "bms-1", prefix + "current", math.Round(I*10) / 10})
 				}

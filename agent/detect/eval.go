@@ -164,9 +164,14 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		sc := d.scratch[:0]
 		for _, s := range g.members {
 			if s.valid(now, stale) {
+				if s.gone {
+					dev.tempBack = now
+				}
+				s.gone = false
 				sc = append(sc, ranked{v: s.level, s: s})
 				cmv = append(cmv, s.level)
 			} else {
+				s.gone = true
 				s.hasX, s.accel, s.lrate, s.qrise = false, false, 0, 0
 				if newMin {
 					s.xmin.push(0, false)
@@ -309,6 +314,8 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		strLvl, strWhy = advisory, "float current climbing"
 	case dev.warm >= cfg.StringWarm:
 		strLvl, strWhy = advisory, "string warming with no load and a steady room"
+	case curStep && d.unlocalisedStep(dev, now):
+		strLvl, strWhy = warning, "float current stepped up at rest, no module voltage to show where"
 	case curStep:
 		strLvl, strWhy = advisory, "float current stepped up at rest"
 	}
@@ -382,4 +389,35 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		}
 		d.judgeUnit(dev, u, now, r, recentLoad, lvl, why)
 	}
+}
+
+// unlocalisedStep reports whether a string current of dev stepped up at
+// rest by five times its threshold while no module (or cell) voltage of
+// that string is compared with a group: with none to show which module
+// the charger feeds, the step is all an internal short can show.
+func (d *Detector) unlocalisedStep(dev *device, now int64) bool {
+	cfg := &d.cfg
+	stale := int64(cfg.StaleAfter)
+	if dev.tempBack != 0 && now-dev.tempBack < int64(time.Hour) {
+		// a module swapped in charges
+		return false
+	}
+	for _, c := range dev.currents {
+		if c.iStep < 5*math.Max(cfg.FloatStep, 4*c.iNoise) {
+			continue
+		}
+		shown := false
+		for _, u := range dev.units {
+			if dev.currentOf(u) != c {
+				continue
+			}
+			for _, v := range u.volts {
+				shown = shown || (v.hasDev && v.valid(now, stale))
+			}
+		}
+		if !shown {
+			return true
+		}
+	}
+	return false
 }

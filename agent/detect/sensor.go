@@ -261,6 +261,9 @@ type sensor struct {
 	// fed counts, at each evaluation, the modules (or cells) of the
 	// string this current feeds
 	fed int
+	// gone: a temperature that was valid is not (a gap, an open
+	// circuit, stuck)
+	gone bool
 	// the samples of this minute, summed (a current's raw ones; a
 	// temperature's filtered ones with its offset steps taken out, for
 	// qraw), and the mean change of a current's minute means from one
