@@ -91,17 +91,19 @@ func TestFloatStepLoneModule(t *testing.T) {
 		step      float64 // current step after the hour, A
 		discharge bool    // a discharge 30 minutes before the hour
 		noVolts   bool    // no module voltages reported
+		swap      bool    // module readings absent from minute 40 to 50
 		want      string
 		subject   string
 	}{
-		{"one module, 2 A: warning", 1, 1, 2, false, false, LevelWarning, "battery.module.1"},
-		{"one module per string, 2 A on string 2: warning there", 2, 1, 2, false, false, LevelWarning, "battery.string.2.module.1"},
-		{"one module, 0.6 A: advisory", 1, 1, 0.6, false, false, LevelAdvisory, ""},
-		{"one module, 2 A after a discharge: recharge", 1, 1, 2, true, false, "", ""},
-		{"eight modules, 2 A and no voltage step: advisory", 1, 8, 2, false, false, LevelAdvisory, ""},
-		{"two modules, 2 A: warning on the string", 1, 2, 2, false, false, LevelWarning, "battery"},
-		{"eight modules with no voltages, 2 A: warning on the string", 1, 8, 2, false, true, LevelWarning, "battery"},
-		{"eight modules with no voltages, 0.6 A: advisory", 1, 8, 0.6, false, true, LevelAdvisory, ""},
+		{"one module, 2 A: warning", 1, 1, 2, false, false, false, LevelWarning, "battery.module.1"},
+		{"one module per string, 2 A on string 2: warning there", 2, 1, 2, false, false, false, LevelWarning, "battery.string.2.module.1"},
+		{"one module, 0.6 A: advisory", 1, 1, 0.6, false, false, false, LevelAdvisory, ""},
+		{"one module, 2 A after a discharge: recharge", 1, 1, 2, true, false, false, "", ""},
+		{"eight modules, 2 A and no voltage step: advisory", 1, 8, 2, false, false, false, LevelAdvisory, ""},
+		{"two modules, 2 A: warning on the string", 1, 2, 2, false, false, false, LevelWarning, "battery"},
+		{"eight modules with no voltages, 2 A: warning on the string", 1, 8, 2, false, true, false, LevelWarning, "battery"},
+		{"eight modules with no voltages, 0.6 A: advisory", 1, 8, 0.6, false, true, false, LevelAdvisory, ""},
+		{"one module with no voltages, 2 A within the hour of a swap: advisory", 1, 1, 2, false, true, true, LevelAdvisory, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(11))
@@ -121,6 +123,9 @@ func TestFloatStepLoneModule(t *testing.T) {
 						I = -40
 					}
 					for m := 1; m <= c.modules; m++ {
+						if c.swap && at > 40*time.Minute && at < 50*time.Minute {
+							continue
+						}
 						v := 54.0 + rng.NormFloat64()*0.02
 						out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("%smodule.%d.temperature", prefix, m), 25})
 						if !c.noVolts {
