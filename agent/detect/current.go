@@ -58,6 +58,11 @@ func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load boo
 		rise := float64(i * n)
 		dev.floatClimb = rise >= math.Max(cfg.FloatMin, 0.5*dev.floatBase) && I >= cfg.FloatRatio*dev.floatBase
 	}
+	if dev.tempSwap != 0 && now-dev.tempSwap < int64(n)*int64(10*time.Minute) {
+		// a module swapped in within the window charges, and may come in
+		// warmer than the one it replaced: neither is the string's trend
+		dev.floatClimb, dev.warm = false, 0
+	}
 }
 
 // floatSteps follows every string current of dev that was at float (below

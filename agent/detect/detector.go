@@ -92,6 +92,9 @@ type device struct {
 	// circuit or a stuck spell (a module swapped in, where no module
 	// voltage shows it)
 	tempBack int64
+	// tempSwap is when a temperature last came back from a gap of a
+	// minute or more
+	tempSwap int64
 	warm     float64 // common-mode warming over five hours, °C
 	// cmBase is the string's median temperature above the room, averaged
 	// over a day with no load

@@ -166,12 +166,17 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 			if s.valid(now, stale) {
 				if s.gone {
 					dev.tempBack = now
+					if now-s.goneAt >= int64(time.Minute) {
+						dev.tempSwap = now
+					}
 				}
 				s.gone = false
 				sc = append(sc, ranked{v: s.level, s: s})
 				cmv = append(cmv, s.level)
 			} else {
-				s.gone = true
+				if !s.gone {
+					s.gone, s.goneAt = true, now
+				}
 				s.hasX, s.accel, s.lrate, s.qrise = false, false, 0, 0
 				if newMin {
 					s.xmin.push(0, false)

@@ -263,7 +263,8 @@ type sensor struct {
 	fed int
 	// gone: a temperature that was valid is not (a gap, an open
 	// circuit, stuck)
-	gone bool
+	gone   bool
+	goneAt int64
 	// the samples of this minute, summed (a current's raw ones; a
 	// temperature's filtered ones with its offset steps taken out, for
 	// qraw), and the mean change of a current's minute means from one
