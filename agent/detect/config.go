@@ -31,7 +31,9 @@ type Config struct {
 	StaleAfter time.Duration `yaml:"stale_after"`
 	// Settle is how long a sensor back from a gap, an open circuit or a
 	// module swap is watched before its rise counts: a thermistor takes
-	// minutes to reach the temperature of a new module. 10m.
+	// minutes to reach the temperature of a new module. 10m; longer, a
+	// minute at a time up to half an hour, while its rate of rise still
+	// falls from one minute to the next (it is still converging).
 	Settle time.Duration `yaml:"settle"`
 	// CommsLost is how long a device may be silent before comms_lost (at
 	// least five of its usual sampling intervals). 60s.

@@ -220,6 +220,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 				if l5, ok := s.minute.at(5); ok {
 					s.lrate = (s.level - s.stepSum - l5) / 5
 				}
+				settleLonger(s, now)
 				d.updateQuiet(s, now)
 			}
 			if s.refKind == refNeighbours {

@@ -481,3 +481,52 @@ func TestQuietRise(t *testing.T) {
 		})
 	}
 }
+
+// TestSettleWhileConverging checks a module swapped in warmer than the
+// one it replaced: its probe comes back from the gap reading the old
+// air around it and climbs to the module's temperature through its lag,
+// its rate of rise falling minute by minute. That is settling, not heat;
+// a probe whose rate keeps climbing after the gap is still warned.
+func TestSettleWhileConverging(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		heat bool // the module self-heats, doubling every four minutes
+		warn bool
+	}{
+		{"warm module swapped in", false, false},
+		{"self-heating module back from a gap", true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			back := time.Hour
+			mod, mid, probe := 35.0, 22.5, 22.5
+			evs := feed(DefaultConfig(), 2*time.Hour, 10*time.Second, func(at time.Duration) []Sample {
+				out := []Sample{{t0.Add(at), "env-1", "ambient.temperature", 22}}
+				for m := 1; m <= 8; m++ {
+					if m == 3 && at < back && at > back-10*time.Minute {
+						continue
+					}
+					v := 25.0
+					if m == 3 && at >= back {
+						dt := 10.0 / 60
+						if c.heat {
+							mod += 0.3 * math.Exp2((at-back).Minutes()/4) * dt
+						}
+						mid += (mod - mid) / 3 * dt
+						probe += (mid - probe) / 3 * dt
+						v = probe
+					}
+					out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.temperature", m), math.Round(v*10) / 10})
+				}
+				return append(out, Sample{t0.Add(at), "bms-1", "battery.current", 0})
+			})
+			got, _, e := levelOn(evs)
+			if warned := got == LevelWarning || got == LevelCritical; warned != c.warn {
+				if warned {
+					t.Errorf("thermal_runaway %s: %s %v", got, e.Message, e.Evidence)
+				} else {
+					t.Errorf("no thermal_runaway warning (highest %q)", got)
+				}
+			}
+		})
+	}
+}

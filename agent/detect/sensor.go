@@ -245,7 +245,11 @@ type sensor struct {
 	med         float64
 	hasMed      bool
 	settleUntil int64
-	refKind     string
+	// backAt is when the sensor last began to settle (back from a gap,
+	// an open circuit or a swap, or new); prevLrate its lrate a minute ago
+	backAt    int64
+	prevLrate float64
+	refKind   string
 
 	// voltage deviation from the group median (module and cell voltages only)
 	*voltState

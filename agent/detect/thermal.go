@@ -15,7 +15,7 @@ func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dt
 	if !s.hasX || s.broken {
 		// back from a gap, an open circuit or a swap: let the thermistor
 		// settle on its (maybe new) module before counting its rise
-		s.settleUntil = now + int64(cfg.Settle)
+		s.settleUntil, s.backAt = now+int64(cfg.Settle), now
 	}
 	if s.refKind != kind {
 		s.cusum = 0
@@ -219,4 +219,18 @@ func (d *Detector) fastRule(s *sensor, t int64) {
 	if st, l := u.runaway.step(t, target, cfg.Confirm, 3*cfg.Clear, warning); st != "" {
 		d.emitRunaway(s.dev, u, st, l, t, why, s, 0, 0, nil, d.room)
 	}
+}
+
+// settleLonger keeps s settling, a minute at a time, while it still
+// climbs towards its module's temperature after a gap or a swap: its rate
+// of rise (lrate, once a minute) falling from one minute to the next, as a
+// thermistor's does when it nears the temperature around it (heat that
+// builds does not fall). Settling ends half an hour after it began at the
+// latest.
+func settleLonger(s *sensor, now int64) {
+	if s.backAt != 0 && now+int64(time.Minute) >= s.settleUntil && now-s.backAt < int64(30*time.Minute) &&
+		s.lrate >= 0.2 && s.lrate < s.prevLrate {
+		s.settleUntil = now + int64(time.Minute)
+	}
+	s.prevLrate = s.lrate
 }
