@@ -108,7 +108,7 @@ func (d *Detector) floatSteps(dev *device, now int64, newMin bool, r room) (step
 		if s.level >= cfg.LoadCurrent {
 			feeding = true
 		}
-		if j := s.level - s.iBase; j >= 5*math.Max(cfg.FloatStep, 4*s.iNoise) && s.minute.n > 20 {
+		if j := s.level - s.iBase; j >= d.bigStep(s) && s.minute.n > 20 {
 			s.iJump, stepped = j, true
 		}
 		if s.iRise > 0 {
@@ -149,6 +149,19 @@ func (d *Detector) floatBase(s *sensor) {
 	if rise := held - median(win); rise >= thr {
 		s.iRise = rise
 	}
+}
+
+// bigStep is the rise of the string current c at float that is large on
+// its own: five times Config.FloatStep or four times its noise, whichever
+// is more.
+func (d *Detector) bigStep(c *sensor) float64 {
+	return 5 * math.Max(d.cfg.FloatStep, 4*c.iNoise)
+}
+
+// swappedWithin reports whether a temperature of dev came back from a gap
+// within d before now (a module swapped in, which charges).
+func (dev *device) swappedWithin(now int64, d time.Duration) bool {
+	return dev.tempBack != 0 && now-dev.tempBack < int64(d)
 }
 
 // hasCurrentCharge reports whether dev was charging (at least LoadCurrent)

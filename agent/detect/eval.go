@@ -404,12 +404,11 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 func (d *Detector) unlocalisedStep(dev *device, now int64) bool {
 	cfg := &d.cfg
 	stale := int64(cfg.StaleAfter)
-	if dev.tempBack != 0 && now-dev.tempBack < int64(time.Hour) {
-		// a module swapped in charges
+	if dev.swappedWithin(now, time.Hour) {
 		return false
 	}
 	for _, c := range dev.currents {
-		if c.iStep < 5*math.Max(cfg.FloatStep, 4*c.iNoise) {
+		if c.iStep < d.bigStep(c) {
 			continue
 		}
 		shown := false
