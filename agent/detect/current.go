@@ -58,7 +58,7 @@ func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load boo
 		rise := float64(i * n)
 		dev.floatClimb = rise >= math.Max(cfg.FloatMin, 0.5*dev.floatBase) && I >= cfg.FloatRatio*dev.floatBase
 	}
-	if dev.tempSwap != 0 && now-dev.tempSwap < int64(n)*int64(10*time.Minute) {
+	if within(dev.tempSwap, now, n*10*time.Minute) {
 		// a module swapped in within the window charges, and may come in
 		// warmer than the one it replaced: neither is the string's trend
 		dev.floatClimb, dev.warm = false, 0
@@ -80,7 +80,7 @@ func (d *Detector) floatSteps(dev *device, now int64, newMin bool, r room) (step
 	steady := !r.ambOK || r.ambRise < cfg.AmbientRiseAdvisory/2
 	// a module voltage back from a gap within the hour (a module swapped
 	// or reconnected) explains a charge current: its module charges
-	if dev.voltBack != 0 && now-dev.voltBack < int64(time.Hour) {
+	if within(dev.voltBack, now, time.Hour) {
 		steady = false
 	}
 	for _, s := range dev.currents {
@@ -158,10 +158,9 @@ func (d *Detector) bigStep(c *sensor) float64 {
 	return 5 * math.Max(d.cfg.FloatStep, 4*c.iNoise)
 }
 
-// swappedWithin reports whether a temperature of dev came back from a gap
-// within d before now (a module swapped in, which charges).
-func (dev *device) swappedWithin(now int64, d time.Duration) bool {
-	return dev.tempBack != 0 && now-dev.tempBack < int64(d)
+// within reports whether the time t (0: never) is less than d before now.
+func within(t, now int64, d time.Duration) bool {
+	return t != 0 && now-t < int64(d)
 }
 
 // hasCurrentCharge reports whether dev was charging (at least LoadCurrent)
@@ -174,7 +173,7 @@ func hasCurrentCharge(dev *device, d *Detector, now int64) bool {
 	if c.level >= d.cfg.LoadCurrent {
 		return true
 	}
-	return dev.lastCharge != 0 && now-dev.lastCharge < int64(2*time.Hour)
+	return within(dev.lastCharge, now, 2*time.Hour)
 }
 
 // dayAverage moves *avg towards v, sampled every dt seconds, as an

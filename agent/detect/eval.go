@@ -119,7 +119,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		dev.inCharge = true
 		dev.fromFloat = dev.noDischargeFor(now, 2*time.Hour)
 	}
-	if dev.swapAt != 0 && now-dev.swapAt < int64(time.Hour) {
+	if within(dev.swapAt, now, time.Hour) {
 		dev.fromFloat = false
 	}
 	charge := hasI && I >= cfg.LoadCurrent && !dev.fromFloat
@@ -147,7 +147,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	roomSettled := !load || now-dev.steadySince >= 3*int64(cfg.AccelWindow)
 	curStep, feeding := d.floatSteps(dev, now, newMin, r)
 	hotJoint := d.joints(dev, now)
-	recentLoad := load || (dev.lastDischarge != 0 && now-dev.lastDischarge < int64(15*time.Minute))
+	recentLoad := load || within(dev.lastDischarge, now, 15*time.Minute)
 	if feeding {
 		// a charge from float with no discharge before it is no recharge:
 		// the charger may be feeding a short, keep the voltages in view
@@ -380,12 +380,15 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		dev.unitFor(target)
 	}
 
-	for _, c := range dev.currents {
-		c.fed = 0
-	}
-	for _, u := range dev.units {
-		if c := dev.currentOf(u); c != nil && u.subject != c.info.subject {
-			c.fed++
+	if curStep {
+		// the modules each stepped current feeds, for the one-module rule
+		for _, c := range dev.currents {
+			c.fed = 0
+		}
+		for _, u := range dev.units {
+			if c := dev.currentOf(u); c != nil && u.subject != c.info.subject {
+				c.fed++
+			}
 		}
 	}
 	for _, u := range dev.units {
@@ -404,7 +407,8 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 func (d *Detector) unlocalisedStep(dev *device, now int64) bool {
 	cfg := &d.cfg
 	stale := int64(cfg.StaleAfter)
-	if dev.swappedWithin(now, time.Hour) {
+	if within(dev.tempBack, now, time.Hour) {
+		// a module swapped in charges
 		return false
 	}
 	for _, c := range dev.currents {

@@ -23,7 +23,7 @@ func (d *Detector) faultTarget(s *sensor, now int64) (level, string) {
 		return warning, "stuck while its neighbours moved"
 	case s.pending && sentinel(s.pend) && s.pendN >= 3:
 		return warning, "stuck at a sentinel value"
-	case s.glitchT != 0 && now-s.glitchT < int64(cfg.Clear):
+	case within(s.glitchT, now, cfg.Clear):
 		return advisory, s.glitchWhy
 	}
 	return none, ""

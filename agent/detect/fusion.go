@@ -126,7 +126,7 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	// module's voltage, which has no group to step against; a step of the
 	// float current five times its threshold is all a short can show
 	loneEv := c != nil && c.fed == 1 && !recentLoad && !shortEv &&
-		curStep >= d.bigStep(c) && !dev.swappedWithin(now, time.Hour)
+		curStep >= d.bigStep(c) && !within(dev.tempBack, now, time.Hour)
 	// a fall is a warning once the voltage stands well below its group: a
 	// module that stood above it (its string's other module just replaced
 	// by one at a lower charge) and falls back towards it is no short

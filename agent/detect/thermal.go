@@ -141,7 +141,7 @@ func (d *Detector) atRest(dev *device, now int64, hasI, load, ambOK bool) bool {
 		return false
 	}
 	for _, t := range []int64{dev.lastDischarge, dev.lastCharge} {
-		if t != 0 && now-t < int64(2*time.Hour) {
+		if within(t, now, 2*time.Hour) {
 			return false
 		}
 	}
