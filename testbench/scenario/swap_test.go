@@ -1,0 +1,48 @@
+package scenario
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/emberwatch/emberwatch/agent/detect"
+	"github.com/emberwatch/emberwatch/agent/trace"
+)
+
+// TestModuleSwapSmallStringNoVoltages runs the detector on module
+// replacements in strings of two modules whose BMS reports no module
+// voltages. The module swapped in is warmer than the room and charges,
+// and nothing but its temperature coming back from the gap shows the
+// swap: the string's float current climbs and its common mode warms for
+// hours after. Neither is a VRLA-style runaway of the string.
+func TestModuleSwapSmallStringNoVoltages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates days of a rack")
+	}
+	for _, seed := range []uint64{9, 12, 20} {
+		s, err := New("module_replaced", seed, Options{Modules: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		det := detect.New(detect.DefaultConfig())
+		var got []detect.Event
+		_, err = s.Run(context.Background(), func(row trace.Row) error {
+			if strings.HasSuffix(row.Point, ".voltage") {
+				return nil
+			}
+			for _, e := range det.Observe(detect.Sample{Time: row.Time, Device: row.Device, Point: row.Point, Value: row.Value}) {
+				if e.Kind == detect.KindThermalRunaway && e.State != detect.StateCleared &&
+					(e.Level == detect.LevelWarning || e.Level == detect.LevelCritical) {
+					got = append(got, e)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		for _, e := range got {
+			t.Errorf("seed %d: false %s on %s at %s: %s", seed, e.Level, e.Subject, e.Time.Sub(s.truth.Start), e.Message)
+		}
+	}
+}
