@@ -78,11 +78,12 @@
 //     the string current steps up (Config.FloatStep over the median of the
 //     half hour before, held two minutes, no discharge in the last two
 //     hours). That alone is an advisory; with a voltage of that string
-//     stepping down it is a warning at once. A string of one module has
-//     no group for its voltage to step against (the charger holds it), so
-//     there a step of five times the threshold is a warning on that module,
-//     and on a string none of whose voltages has a group (two modules, no
-//     module voltages) a warning on the string.
+//     stepping down it is a warning at once. Where no voltage can show
+//     which module the charger feeds, a step of five times the threshold
+//     is a warning at once by itself: on the module of a string of one
+//     (the charger holds its voltage, which has no group to step
+//     against), and on a string none of whose voltages has a group (two
+//     modules, no module voltages).
 //   - Heat from the electrical side under load. Every module of a series
 //     string carries the same current, so a voltage held
 //     Config.DischargeDeviation below its group while the string discharges

@@ -313,15 +313,22 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	// the string as a whole: float current, common-mode warming, off-gas.
 	// Its verdict goes to the module standing out most, or the string.
 	strLvl, strWhy := none, ""
+	var lone *unit
+	unplaced := false
+	if curStep {
+		lone, unplaced = d.unlocalisedStep(dev, now)
+	}
 	switch {
+	case unplaced && lone != nil:
+		strLvl, strWhy = warning, whyLoneStep
+	case unplaced:
+		strLvl, strWhy = warning, whyUnplacedStep
 	case dev.floatClimb && dev.warm >= cfg.StringWarm:
 		strLvl, strWhy = warning, "float current climbing as the string warms"
 	case dev.floatClimb:
 		strLvl, strWhy = advisory, "float current climbing"
 	case dev.warm >= cfg.StringWarm:
 		strLvl, strWhy = advisory, "string warming with no load and a steady room"
-	case curStep && d.unlocalisedStep(dev, now):
-		strLvl, strWhy = warning, "float current stepped up at rest, no module voltage to show where"
 	case curStep:
 		strLvl, strWhy = advisory, "float current stepped up at rest"
 	}
@@ -350,6 +357,9 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		}
 		if best != nil && best.x >= 1 {
 			target = best.unit.subject
+		}
+		if lone != nil && strWhy == whyLoneStep {
+			target = lone.subject
 		}
 		if strWhy == "heat in the string's wiring" {
 			// the hot joint is in this string; its module, when a
@@ -380,17 +390,6 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		dev.unitFor(target)
 	}
 
-	if curStep {
-		// the modules each stepped current feeds, for the one-module rule
-		for _, c := range dev.currents {
-			c.fed = 0
-		}
-		for _, u := range dev.units {
-			if c := dev.currentOf(u); c != nil && u.subject != c.info.subject {
-				c.fed++
-			}
-		}
-	}
 	for _, u := range dev.units {
 		lvl, why := none, ""
 		if u.subject == target {
@@ -400,33 +399,48 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	}
 }
 
+// The two verdicts of a float-current step that no module voltage can
+// place (see unlocalisedStep).
+const (
+	whyLoneStep     = "float current stepped up at rest into its string's one module"
+	whyUnplacedStep = "float current stepped up at rest, no module voltage to show where"
+)
+
 // unlocalisedStep reports whether a string current of dev stepped up at
-// rest by five times its threshold while no module (or cell) voltage of
-// that string is compared with a group: with none to show which module
-// the charger feeds, the step is all an internal short can show.
-func (d *Detector) unlocalisedStep(dev *device, now int64) bool {
+// rest by five times its threshold where no module voltage can show which
+// module the charger feeds, the step then being all an internal short can
+// show: the string has one module (the charger holds its voltage, which
+// has no group to step against), returned as lone, or none of the
+// string's module (or cell) voltages is compared with a group.
+func (d *Detector) unlocalisedStep(dev *device, now int64) (lone *unit, ok bool) {
 	cfg := &d.cfg
 	stale := int64(cfg.StaleAfter)
 	if within(dev.tempBack, now, time.Hour) {
 		// a module swapped in charges
-		return false
+		return nil, false
 	}
 	for _, c := range dev.currents {
 		if c.iStep < d.bigStep(c) {
 			continue
 		}
-		shown := false
+		fed, shown := 0, false
+		var only *unit
 		for _, u := range dev.units {
-			if dev.currentOf(u) != c {
+			if dev.currentOf(u) != c || u.subject == c.info.subject {
 				continue
 			}
+			fed++
+			only = u
 			for _, v := range u.volts {
 				shown = shown || (v.hasDev && v.valid(now, stale))
 			}
 		}
+		if fed == 1 {
+			return only, true
+		}
 		if !shown {
-			return true
+			return nil, true
 		}
 	}
-	return false
+	return nil, false
 }

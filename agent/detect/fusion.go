@@ -122,11 +122,9 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	if shortEv && !stepEv && fastHeld < 0 {
 		held, z = fastHeld, fastZ
 	}
-	// a string of one module: the charger feeds no other, and holds the
-	// module's voltage, which has no group to step against; a step of the
-	// float current five times its threshold is all a short can show
-	loneEv := c != nil && c.fed == 1 && !recentLoad && !shortEv &&
-		curStep >= d.bigStep(c) && !within(dev.tempBack, now, time.Hour)
+	// a float-current step no voltage can place is the string's verdict,
+	// on this subject when the string has no other module
+	unplaced := strWhy == whyLoneStep || strWhy == whyUnplacedStep
 	// a fall is a warning once the voltage stands well below its group: a
 	// module that stood above it (its string's other module just replaced
 	// by one at a lower charge) and falls back towards it is no short
@@ -141,7 +139,7 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	}
 	if dev.floatClimb {
 		also = append(also, "float current climbing")
-	} else if curStep > 0 && !voltEv && !stepEv && !shortEv && !loneEv {
+	} else if curStep > 0 && !voltEv && !stepEv && !shortEv && !unplaced {
 		also = append(also, "float current step")
 	}
 	if th >= advisory {
@@ -160,9 +158,6 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	}
 	if shortEv && th < warning {
 		th, why = warning, "voltage step with the float current stepping up"
-	}
-	if loneEv && th < warning {
-		th, why = warning, "float current stepped up at rest into its string's one module"
 	}
 	if stepEv || fallEv || shortEv {
 		u.held, u.heldZ = held, z
@@ -183,7 +178,7 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	switch {
 	case why == "off-gas" && th >= warning:
 		instant = warning // cells are venting: no time to confirm
-	case (shortEv || loneEv) && th >= warning:
+	case (shortEv || unplaced) && th >= warning:
 		instant = warning // the signals held for minutes already
 	}
 	if st, l := u.runaway.step(now, th, cfg.Confirm, 3*cfg.Clear, instant); st != "" {

@@ -262,9 +262,6 @@ type sensor struct {
 	// rise over it held two minutes (0: none)
 	iBase, iRise float64
 	iBaseOK      bool
-	// fed counts the modules (or cells) of the string this current
-	// feeds, at each evaluation in which a string current stepped
-	fed int
 	// gone: a temperature that was valid is not (a gap, an open
 	// circuit, stuck)
 	gone   bool
