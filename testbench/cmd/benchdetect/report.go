@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -147,8 +148,8 @@ func report(w io.Writer, o options, results []result, wall time.Duration) {
 		fmt.Fprintf(w, "| %s | %s | %s | %d/%d | %s | %s | %d |\n", name, n, judgeNames[j], tot.beforeVent[j], tot.n,
 			medWorst(tot.leadVent[j], tot.missed[j]), medWorst(tot.leadRun[j], tot.missed[j]), tot.preFault[j])
 	}
-	for f, k := range skipped {
-		fmt.Fprintf(w, "\n(%s: %d seeds neither vented nor ran away and are left out)", f, k)
+	for _, f := range slices.Sorted(maps.Keys(skipped)) {
+		fmt.Fprintf(w, "\n(%s: %d seeds neither vented nor ran away and are left out)", f, skipped[f])
 	}
 	fmt.Fprintf(w, "\n\n| nuisance family | traces | rack-years | false thermal_runaway warnings: detector | 60C alarm | 1C/min alarm | expected kind raised |\n")
 	fmt.Fprintf(w, "|---|---|---|---|---|---|---|\n")
