@@ -71,7 +71,10 @@ type Config struct {
 	// air conditioner's cycling does not reach the modules) each steady
 	// within QuietSpan over the window. Nothing at rest heats one module and not its
 	// neighbours; a cell heating far from the module's thermistor shows
-	// there only as a degree or two. The rise must build over the window
+	// there only as a degree or two. A module (or cell) with no
+	// neighbours is judged the same way against the room, the room alone
+	// steady; a pack temperature is not (the UPS's electronics around it
+	// heat with their load). The rise must build over the window
 	// and still be building (not a step), and is counted net of a share
 	// of the module's standing offset (a hot-aisle end module follows its
 	// outside heat) and of the sensor's grain (the usual size of a change

@@ -105,9 +105,11 @@ type device struct {
 	tenE      history // ten-minute median battery temperature minus room
 	tenA      history // ten-minute room air
 	// per-minute median battery temperature and room air, and whether
-	// the string is at rest and both held steady (Config.QuietRise)
-	cmMin, ambMin history
-	quiet         bool
+	// the string is at rest and both held steady (Config.QuietRise), and
+	// whether it is at rest with the room steady (a module judged against
+	// the room: it is the median)
+	cmMin, ambMin    history
+	quiet, roomQuiet bool
 }
 
 // group is the sensors compared with each other: the same point pattern.

@@ -44,7 +44,9 @@
 //     Config.QuietWindow, against the neighbours and of its own level,
 //     built up over the window and still building, is a warning. A cell
 //     heating far from its module's thermistor shows there only as a
-//     degree or two before it vents.
+//     degree or two before it vents. A module with no neighbours is judged
+//     against the room, the room alone held steady; a pack temperature is
+//     not (the electronics around it heat with their load).
 //   - Heat with nothing to explain it. A module heating Config.ChargeRate
 //     beyond the room while the string is not discharging (overcharge), or
 //     past the over-temperature limit and still heating with no discharge,

@@ -245,7 +245,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 			dev.cmMin.push(0, false)
 		}
 		dev.ambMin.push(r.amb, r.ambOK)
-		dev.quiet = d.atRest(dev, now, hasI, load, r.ambOK)
+		dev.quiet, dev.roomQuiet = d.atRest(dev, now, hasI, load, r.ambOK)
 	}
 	d.stringTrend(dev, now, I, hasI, load, cm, cmOK, r)
 

@@ -64,6 +64,21 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 				l, w = advisory, "rise"
 			}
 		}
+		if s.refKind == refRoom && s.info.part && dev.roomQuiet && l < warning {
+			// a module (or cell) with no neighbours, at rest in a steady
+			// room, rising with the rise still building: nothing but heat
+			// inside it or against it does that (one coming in cold warms
+			// towards the room ever more slowly, and from below it). A
+			// pack temperature is not judged so: the electronics around it
+			// heat with the load they carry.
+			k := 1.0
+			if nz := float64(cfg.RiseNoiseZ * s.noiseLevel(float64(cfg.Smoothing)/1e9)); nz > cfg.RiseWarning {
+				k = nz / cfg.RiseWarning
+			}
+			if s.qrise >= float64(k*cfg.QuietRise) {
+				l, w = warning, "rising at rest"
+			}
+		}
 		if s.accel && l < warning {
 			l, w = warning, "accelerating"
 		}
@@ -293,7 +308,11 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 	case why == "rise" && s != nil:
 		msg = fmt.Sprintf("%s rose %.1f °C more than its neighbours explain, now %.1f °C above them", u.subject, s.cusum, s.x)
 	case why == "rising at rest" && s != nil:
-		msg = fmt.Sprintf("%s rose %.1f °C above its neighbours in %s with its string at rest and the room steady", u.subject, s.qrise, durText(0, int64(d.cfg.QuietWindow)))
+		ref := "its neighbours"
+		if s.refKind == refRoom {
+			ref = "the room"
+		}
+		msg = fmt.Sprintf("%s rose %.1f °C above %s in %s with its string at rest and the room steady", u.subject, s.qrise, ref, durText(0, int64(d.cfg.QuietWindow)))
 	case why == "accelerating" && s != nil:
 		msg = fmt.Sprintf("%s heating faster and faster: %.1f °C/min above its %s", u.subject, s.rate, s.refKind)
 	case why == "hot and still heating with no discharge" && s != nil:

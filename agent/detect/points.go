@@ -26,6 +26,8 @@ type pointInfo struct {
 	subject string
 	// gas is h2, co, voc ... for gas points.
 	gas string
+	// part: the subject is a module or a cell, not a string or pack
+	part bool
 }
 
 // classify maps a contract point name to its role, group and subject.
@@ -44,16 +46,16 @@ func classify(point string) pointInfo {
 			prefix, rest = point[:len("battery.")+i+1], rest[i+1:]
 		}
 	}
-	subject := strings.TrimSuffix(prefix, ".")
+	subject, part := strings.TrimSuffix(prefix, "."), false
 	for _, unit := range []string{"module.", "cell."} {
 		if strings.HasPrefix(rest, unit) {
 			if i := indexEnd(rest, len(unit)); i > len(unit) && i < len(rest) && rest[i] == '.' {
-				subject = prefix + rest[:i]
+				subject, part = prefix+rest[:i], true
 			}
 			break
 		}
 	}
-	info := pointInfo{group: hashDigits(point), subject: subject}
+	info := pointInfo{group: hashDigits(point), subject: subject, part: part}
 	switch {
 	case rest == "current":
 		info.role = roleCurrent

@@ -530,3 +530,87 @@ func TestSettleWhileConverging(t *testing.T) {
 		})
 	}
 }
+
+// TestQuietRiseLoneModule checks the rise-at-rest rule on a module with
+// no neighbours, judged against the room: heat against it while its
+// string rests in a steady room is a warning; a module swapped in cold,
+// and one catching up with a room that stepped up, warm towards their
+// usual place and are not; nor is a pack temperature, which the UPS's
+// electronics heat with their load.
+func TestQuietRiseLoneModule(t *testing.T) {
+	const start = 180 * time.Minute
+	type story struct {
+		room  func(t time.Duration) float64
+		heat  func(t time.Duration) float64 // °C the module would settle above its usual place
+		gap   bool                          // no module reading from start-40 to start-30 min, then 10 °C colder
+		load  bool                          // a discharge and its recharge, ending an hour before start
+		tau   float64                       // the module's time constant, minutes
+		point string                        // the temperature point; a module's when empty
+	}
+	steady := func(time.Duration) float64 { return 22 }
+	heater := func(t time.Duration) float64 {
+		if t <= start {
+			return 0
+		}
+		return math.Min(12, 12*(t-start).Minutes()/30)
+	}
+	none := func(time.Duration) float64 { return 0 }
+	for _, c := range []struct {
+		name string
+		s    story
+		warn bool
+	}{
+		{"heat against it at rest in a steady room", story{steady, heater, false, false, 40, ""}, true},
+		{"swapped in cold, warming towards the room", story{steady, none, true, false, 40, ""}, false},
+		{"swapped in cold, a large module warming slowly", story{steady, none, true, false, 120, ""}, false},
+		{"catching up with a room that stepped up 8 °C", story{func(t time.Duration) float64 {
+			if t > start-60*time.Minute {
+				return 30
+			}
+			return 22
+		}, none, false, false, 40, ""}, false},
+		{"a pack temperature rising with its UPS's load", story{steady, heater, false, false, 40, "battery.temperature"}, false},
+		{"heat against it within two hours of a recharge", story{steady, heater, false, true, 40, ""}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			mod := 25.0
+			evs := feed(DefaultConfig(), start+50*time.Minute, 5*time.Second, func(at time.Duration) []Sample {
+				room := c.s.room(at)
+				// the module settles 3 °C above the room
+				mod += (room + 3 + c.s.heat(at) - mod) / (c.s.tau * 12)
+				I := 0.05
+				switch {
+				case !c.s.load:
+				case at > start-90*time.Minute && at < start-80*time.Minute:
+					I = -40
+				case at >= start-80*time.Minute && at < start-60*time.Minute:
+					I = 20
+				}
+				out := []Sample{
+					{t0.Add(at), "bms-1", "battery.current", I},
+					{t0.Add(at), "env-1", "ambient.temperature", room},
+				}
+				if c.s.gap && at >= start-40*time.Minute && at < start-30*time.Minute {
+					mod = room - 10
+					return out
+				}
+				v := mod + 0.1*float64((int(at/(5*time.Second))*7)%3-1)
+				point := c.s.point
+				if point == "" {
+					point = "battery.module.1.temperature"
+				}
+				return append(out, Sample{t0.Add(at), "bms-1", point, math.Round(v*10) / 10})
+			})
+			got, _, e := levelOn(evs)
+			warned := got == LevelWarning || got == LevelCritical
+			switch {
+			case warned && !c.warn:
+				t.Errorf("thermal_runaway %s at minute %.1f: %s %v", got, e.Time.Sub(t0).Minutes(), e.Message, e.Evidence)
+			case !warned && c.warn:
+				t.Errorf("no thermal_runaway warning (highest %q)", got)
+			case warned && (e.Evidence["trigger"] != "rising at rest" || e.Time.After(t0.Add(start+30*time.Minute))):
+				t.Errorf("warning at minute %.1f by %v, want rising at rest within 30 minutes", e.Time.Sub(t0).Minutes(), e.Evidence["trigger"])
+			}
+		})
+	}
+}

@@ -51,15 +51,15 @@ func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dt
 	s.prevLvl = s.level
 }
 
-// updateQuiet records, once a minute, the rise of s above its neighbours
-// and of its own level (offset steps taken out) over Config.QuietWindow:
+// updateQuiet records, once a minute, the rise of s above its reference
+// (its neighbours, or the room) and of its own level (offset steps taken out) over Config.QuietWindow:
 // the lesser of the two, when every minute of the window is valid and s
 // is still at the top of it and rising (0 otherwise). A sensor settling,
 // or with a glitch or a step under watch within the window, has none.
 func (d *Detector) updateQuiet(s *sensor, now int64) {
 	cfg := &d.cfg
 	w := int(cfg.QuietWindow / time.Minute)
-	ok := s.hasX && s.refKind == refNeighbours && now >= s.settleUntil && s.stepT == 0 &&
+	ok := s.hasX && (s.refKind == refNeighbours || s.refKind == refRoom) && now >= s.settleUntil && s.stepT == 0 &&
 		(s.glitchT == 0 || now-s.glitchT >= int64(cfg.QuietWindow))
 	s.qx.push(s.x, ok)
 	s.qlvl.push(s.level-s.stepSum, ok)
@@ -134,33 +134,30 @@ func maxClimb(h *history, w, k int) float64 {
 // atRest reports whether the string of dev is at rest for the quiet-rise
 // rule: its current known, no load now and no discharge or charge at
 // LoadCurrent for two hours, and its median battery temperature and
-// the room (when known) steady within QuietSpan over QuietWindow.
-func (d *Detector) atRest(dev *device, now int64, hasI, load, ambOK bool) bool {
+// the room (when known) steady within QuietSpan over QuietWindow (quiet);
+// and whether it is at rest with the room known and steady, whatever its
+// median temperature does (roomQuiet: a lone module is that median).
+func (d *Detector) atRest(dev *device, now int64, hasI, load, ambOK bool) (quiet, roomQuiet bool) {
 	cfg := &d.cfg
 	if cfg.QuietRise <= 0 || !hasI || load {
-		return false
+		return false, false
 	}
 	for _, t := range []int64{dev.lastDischarge, dev.lastCharge} {
 		if within(t, now, 2*time.Hour) {
-			return false
+			return false, false
 		}
 	}
 	w := int(cfg.QuietWindow / time.Minute)
-	steady := func(h *history) bool {
-		lo, hi, ok := h.fullSpan(w)
-		return ok && hi-lo <= cfg.QuietSpan
-	}
-	if !steady(&dev.cmMin) {
-		return false
-	}
-	if !ambOK {
-		return true
-	}
 	// the modules filter the room over an hour or more: an air
 	// conditioner cycling every quarter hour does not reach them, a
 	// drift of the room's quarter-hour mean does
-	lo, hi, ok := dev.ambMin.meanSpan(w, roomSmooth)
-	return ok && hi-lo <= cfg.QuietSpan
+	if ambOK {
+		lo, hi, ok := dev.ambMin.meanSpan(w, roomSmooth)
+		roomQuiet = ok && hi-lo <= cfg.QuietSpan
+	}
+	lo, hi, ok := dev.cmMin.fullSpan(w)
+	quiet = ok && hi-lo <= cfg.QuietSpan && (!ambOK || roomQuiet)
+	return quiet, roomQuiet
 }
 
 // roomSmooth is the running mean (minutes) over which the room must be
