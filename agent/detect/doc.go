@@ -93,8 +93,9 @@
 //     high-resistance cell, a cell driven towards reversal): a warning from
 //     Config.DischargeHeat watts. The sum of a string's module voltages
 //     minus its terminal voltage, from the same poll, is what its wiring
-//     drops; its excess over the wiring's own baseline resistance, times
-//     the current, is heat in a joint: a warning from Config.JointHeat.
+//     drops (with one module, between it and the terminals); its excess
+//     over the wiring's own baseline resistance, times the current, is
+//     heat in a joint: a warning from Config.JointHeat.
 //   - Corroboration. A cell or module voltage sagging against its group,
 //     off-gas (gas.h2, gas.co, gas.voc) rising above its baseline in the
 //     room, and a climbing float current each raise a module's verdict by

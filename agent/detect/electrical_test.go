@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand"
@@ -231,13 +232,17 @@ func TestJointHeat(t *testing.T) {
 		slope float64                   // module voltage fall under discharge, V/min
 		cells bool                      // cell voltages (battery.cell.N) instead of modules
 		every time.Duration             // module poll interval (0: a minute)
+		mods  int                       // modules in the string (0: 8)
+		shown int                       // of them reported (0: all)
 		want  bool
 	}{
-		{"a joint growing to 50 mΩ at 80 A (320 W) is a warning", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, false, 0, true},
-		{"the same seen through cell voltages", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, true, 0, true},
-		{"the same with modules polled every two minutes", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, false, 2 * time.Minute, true},
-		{"sound wiring of 20 mΩ is nothing", func(float64) float64 { return 0.02 }, 0.05, false, 0, false},
-		{"a steep end of discharge polled at two rates is nothing", func(float64) float64 { return 0.01 }, 1.5, false, 0, false},
+		{"a joint growing to 50 mΩ at 80 A (320 W) is a warning", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, false, 0, 0, 0, true},
+		{"the same seen through cell voltages", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, true, 0, 0, 0, true},
+		{"the same with modules polled every two minutes", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, false, 2 * time.Minute, 0, 0, true},
+		{"sound wiring of 20 mΩ is nothing", func(float64) float64 { return 0.02 }, 0.05, false, 0, 0, 0, false},
+		{"a steep end of discharge polled at two rates is nothing", func(float64) float64 { return 0.01 }, 1.5, false, 0, 0, 0, false},
+		{"a string of one module: the joint at its terminal", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, false, 0, 1, 0, true},
+		{"two of eight modules reported: a steep end of discharge is nothing", func(float64) float64 { return 0.01 }, 1.5, false, 0, 8, 2, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(9))
@@ -250,7 +255,8 @@ func TestJointHeat(t *testing.T) {
 					m := (at - start).Minutes()
 					cur, mv = I, 50-c.slope*m
 				}
-				sum := 8 * mv
+				mods, shown := cmp.Or(c.mods, 8), cmp.Or(c.shown, c.mods, 8)
+				sum := float64(mods) * mv
 				rj := 0.0
 				if at > start {
 					rj = c.joint((at - start).Minutes())
@@ -260,8 +266,8 @@ func TestJointHeat(t *testing.T) {
 					every = time.Minute
 				}
 				if at%every == 0 {
-					out = append(out, modules(at, 8, func(int) float64 { return 25 })...)
-					for m := 1; m <= 8; m++ {
+					out = append(out, modules(at, mods, func(int) float64 { return 25 })...)
+					for m := 1; m <= shown; m++ {
 						v := mv + rng.NormFloat64()*0.02
 						p := fmt.Sprintf("battery.module.%d.voltage", m)
 						if c.cells {

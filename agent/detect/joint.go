@@ -39,11 +39,15 @@ const (
 	jointPolls = 3
 	// jointLearn is how long the first load learns the wiring's baseline.
 	jointLearn = 2 * time.Minute
+	// jointCover is how far (relative) the module voltages summed may
+	// stand from the string's terminal voltage at rest: meter offsets.
+	jointCover = 0.05
 )
 
 // joints follows the wiring of every string of dev that reports its
 // current, its terminal voltage and every module (or, with no modules,
-// every cell) voltage; it returns the
+// every cell) voltage (with one module, the wiring is that between it and
+// the string's terminals); it returns the
 // current sensor of the string with the most heat in its wiring.
 func (d *Detector) joints(dev *device, now int64) *sensor {
 	cfg := &d.cfg
@@ -110,7 +114,7 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 		j.heat, j.excessV = 0, 0
 		return
 	}
-	if n < 2 || last-first > int64(2*time.Second) || last <= j.lastPoll {
+	if n == 0 || last-first > int64(2*time.Second) || last <= j.lastPoll {
 		return // no new, whole poll: keep the last verdict
 	}
 	if n != j.modules {
@@ -139,7 +143,9 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 		}
 		return
 	}
-	if !j.hasOff {
+	if !j.hasOff || math.Abs(j.off) > jointCover*math.Abs(V) {
+		// no rest seen yet, or the voltages summed do not make up the
+		// string's (some of its modules or cells reported only)
 		return
 	}
 	// the wiring's voltage under load beyond the offset, against the
