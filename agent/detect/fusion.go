@@ -47,12 +47,13 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 			}
 			continue
 		}
-		if s.refKind == refNeighbours {
-			// a noisy thermistor needs a rise beyond its own noise
-			k := 1.0
-			if nz := float64(cfg.RiseNoiseZ * s.noiseLevel(float64(cfg.Smoothing)/1e9)); nz > cfg.RiseWarning {
-				k = nz / cfg.RiseWarning
-			}
+		// a noisy thermistor needs a rise beyond its own noise
+		k := 1.0
+		if nz := float64(cfg.RiseNoiseZ * s.noiseLevel(float64(cfg.Smoothing)/1e9)); nz > cfg.RiseWarning {
+			k = nz / cfg.RiseWarning
+		}
+		switch {
+		case s.refKind == refNeighbours:
 			switch {
 			case s.cusum >= float64(k*cfg.RiseCritical) && l < critical:
 				l, w = critical, "rise"
@@ -63,21 +64,14 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 			case s.cusum >= float64(k*cfg.RiseAdvisory) && l < advisory:
 				l, w = advisory, "rise"
 			}
-		}
-		if s.refKind == refRoom && s.info.part && dev.roomQuiet && l < warning {
+		case s.refKind == refRoom && s.info.part && dev.roomQuiet && s.qrise >= float64(k*cfg.QuietRise) && l < warning:
 			// a module (or cell) with no neighbours, at rest in a steady
 			// room, rising with the rise still building: nothing but heat
 			// inside it or against it does that (one coming in cold warms
 			// towards the room ever more slowly, and from below it). A
 			// pack temperature is not judged so: the electronics around it
 			// heat with the load they carry.
-			k := 1.0
-			if nz := float64(cfg.RiseNoiseZ * s.noiseLevel(float64(cfg.Smoothing)/1e9)); nz > cfg.RiseWarning {
-				k = nz / cfg.RiseWarning
-			}
-			if s.qrise >= float64(k*cfg.QuietRise) {
-				l, w = warning, "rising at rest"
-			}
+			l, w = warning, "rising at rest"
 		}
 		if s.accel && l < warning {
 			l, w = warning, "accelerating"

@@ -52,9 +52,10 @@ func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dt
 }
 
 // updateQuiet records, once a minute, the rise of s above its reference
-// (its neighbours, or the room) and of its own level (offset steps taken out) over Config.QuietWindow:
-// the lesser of the two, when every minute of the window is valid and s
-// is still at the top of it and rising (0 otherwise). A sensor settling,
+// (its neighbours, or the room) and of its own level (offset steps taken
+// out) over Config.QuietWindow: the lesser of the two, when every minute
+// of the window is valid and s is still at the top of it and rising (0
+// otherwise). A sensor settling,
 // or with a glitch or a step under watch within the window, has none.
 func (d *Detector) updateQuiet(s *sensor, now int64) {
 	cfg := &d.cfg
