@@ -97,6 +97,12 @@ func (d *Detector) floatSteps(dev *device, now int64, newMin bool, r room) (step
 			}
 			s.prevMean, s.hasMean = mean, ok
 			s.minute.push(mean, ok)
+			sv := s.joint.sv
+			if sv != nil && sv.valid(now, stale) {
+				s.joint.svMin.push(sv.level, true)
+			} else {
+				s.joint.svMin.push(0, false)
+			}
 		}
 		if newMin {
 			d.floatBase(s)
@@ -149,6 +155,37 @@ func (d *Detector) floatBase(s *sensor) {
 	if rise := held - median(win); rise >= thr {
 		s.iRise = rise
 	}
+}
+
+// chargerRise is how far (relative) a string's terminal voltage may stand
+// above its level of the half hour before for a step of its current to
+// be taken for a cell drawing it: a float charger holds the voltage.
+const chargerRise = 0.01
+
+// chargerRaised reports whether the terminal voltage of the string of
+// current c stands more than chargerRise above the median of its minutes
+// 4 to 30 before: the charger raised its voltage (an equalising or top-up
+// charge) and drives the current up itself, where a cell drained by a
+// short draws it at the voltage the charger holds. With no terminal
+// voltage it cannot tell and reports false.
+func (d *Detector) chargerRaised(c *sensor, now int64) bool {
+	sv := c.joint.sv
+	if sv == nil || !sv.valid(now, int64(d.cfg.StaleAfter)) {
+		return false
+	}
+	win := d.fbuf[2][:0]
+	for k := 4; k <= 30; k++ {
+		if v, ok := c.joint.svMin.at(k); ok {
+			win = append(win, v)
+		}
+	}
+	d.fbuf[2] = win
+	if len(win) < 20 {
+		return false
+	}
+	slices.Sort(win)
+	base := median(win)
+	return base > 0 && sv.level > base*(1+chargerRise)
 }
 
 // bigStep is the rise of the string current c at float that is large on

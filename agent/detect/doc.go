@@ -85,7 +85,9 @@
 //     is a warning at once by itself: on the module of a string of one
 //     (the charger holds its voltage, which has no group to step
 //     against), and on a string none of whose voltages has a group (two
-//     modules, no module voltages).
+//     modules, no module voltages); not when the string's terminal
+//     voltage rose with the step (the charger raised it: an equalising or
+//     top-up charge).
 //   - Heat from the electrical side under load. Every module of a series
 //     string carries the same current, so a voltage held
 //     Config.DischargeDeviation below its group while the string discharges

@@ -83,7 +83,8 @@ func TestFloatStep(t *testing.T) {
 // to step against, so a large float-current step at rest is a warning on
 // it alone. Where the string has other modules the voltage must show
 // which one is fed, unless no voltage of the string is compared with a
-// group (two modules, or no module voltages reported).
+// group (two modules, or no module voltages reported). A step that comes
+// with the string's terminal voltage raised is the charger's own doing.
 func TestFloatStepLoneModule(t *testing.T) {
 	for _, c := range []struct {
 		name      string
@@ -93,18 +94,22 @@ func TestFloatStepLoneModule(t *testing.T) {
 		discharge bool    // a discharge 30 minutes before the hour
 		noVolts   bool    // no module voltages reported
 		swap      bool    // module readings absent from minute 40 to 50
+		terminal  int     // the string's voltage: 0 not reported, 1 held, 2 raised 3 % with the step
 		want      string
 		subject   string
 	}{
-		{"one module, 2 A: warning", 1, 1, 2, false, false, false, LevelWarning, "battery.module.1"},
-		{"one module per string, 2 A on string 2: warning there", 2, 1, 2, false, false, false, LevelWarning, "battery.string.2.module.1"},
-		{"one module, 0.6 A: advisory", 1, 1, 0.6, false, false, false, LevelAdvisory, ""},
-		{"one module, 2 A after a discharge: recharge", 1, 1, 2, true, false, false, "", ""},
-		{"eight modules, 2 A and no voltage step: advisory", 1, 8, 2, false, false, false, LevelAdvisory, ""},
-		{"two modules, 2 A: warning on the string", 1, 2, 2, false, false, false, LevelWarning, "battery"},
-		{"eight modules with no voltages, 2 A: warning on the string", 1, 8, 2, false, true, false, LevelWarning, "battery"},
-		{"eight modules with no voltages, 0.6 A: advisory", 1, 8, 0.6, false, true, false, LevelAdvisory, ""},
-		{"one module with no voltages, 2 A within the hour of a swap: advisory", 1, 1, 2, false, true, true, LevelAdvisory, ""},
+		{"one module, 2 A: warning", 1, 1, 2, false, false, false, 0, LevelWarning, "battery.module.1"},
+		{"one module per string, 2 A on string 2: warning there", 2, 1, 2, false, false, false, 0, LevelWarning, "battery.string.2.module.1"},
+		{"one module, 0.6 A: advisory", 1, 1, 0.6, false, false, false, 0, LevelAdvisory, ""},
+		{"one module, 2 A after a discharge: recharge", 1, 1, 2, true, false, false, 0, "", ""},
+		{"eight modules, 2 A and no voltage step: advisory", 1, 8, 2, false, false, false, 0, LevelAdvisory, ""},
+		{"two modules, 2 A: warning on the string", 1, 2, 2, false, false, false, 0, LevelWarning, "battery"},
+		{"eight modules with no voltages, 2 A: warning on the string", 1, 8, 2, false, true, false, 0, LevelWarning, "battery"},
+		{"eight modules with no voltages, 0.6 A: advisory", 1, 8, 0.6, false, true, false, 0, LevelAdvisory, ""},
+		{"one module with no voltages, 2 A within the hour of a swap: advisory", 1, 1, 2, false, true, true, 0, LevelAdvisory, ""},
+		{"one module, 2 A with its string's voltage held: warning", 1, 1, 2, false, false, false, 1, LevelWarning, "battery.module.1"},
+		{"one module, 2 A as the charger raises its string 3 %: advisory", 1, 1, 2, false, false, false, 2, LevelAdvisory, ""},
+		{"eight modules with no voltages, 2 A as the charger raises the string 3 %: advisory", 1, 8, 2, false, true, false, 2, LevelAdvisory, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(11))
@@ -134,6 +139,13 @@ func TestFloatStepLoneModule(t *testing.T) {
 						}
 					}
 					out = append(out, Sample{t0.Add(at), "bms-1", prefix + "current", math.Round(I*10) / 10})
+					if c.terminal > 0 {
+						V := 54.0 * float64(c.modules)
+						if c.terminal == 2 && st == c.strings && at > onset {
+							V *= 1.03
+						}
+						out = append(out, Sample{t0.Add(at), "bms-1", prefix + "voltage", math.Round(V*10) / 10})
+					}
 				}
 				return out
 			})

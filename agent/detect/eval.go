@@ -420,7 +420,7 @@ func (d *Detector) unlocalisedStep(dev *device, now int64) (lone *unit, ok bool)
 		return nil, false
 	}
 	for _, c := range dev.currents {
-		if c.iStep < d.bigStep(c) {
+		if c.iStep < d.bigStep(c) || d.chargerRaised(c, now) {
 			continue
 		}
 		fed, shown := 0, false

@@ -30,6 +30,9 @@ type jointState struct {
 	nex        int
 	heat       float64 // excess heat held for minutes, W (0: none)
 	excessV    float64 // and the excess voltage behind it
+	// svMin is sv's level each minute, for the float-step rule (see
+	// Detector.chargerRaised)
+	svMin history
 }
 
 // jointHold is how long the excess must hold, and jointPolls the least
