@@ -58,7 +58,7 @@ func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load boo
 		rise := float64(i * n)
 		dev.floatClimb = rise >= math.Max(cfg.FloatMin, 0.5*dev.floatBase) && I >= cfg.FloatRatio*dev.floatBase
 	}
-	if within(dev.tempSwap, now, n*10*time.Minute) {
+	if within(dev.back.tempGap, now, n*10*time.Minute) {
 		// a module swapped in within the window charges, and may come in
 		// warmer than the one it replaced: neither is the string's trend
 		dev.floatClimb, dev.warm = false, 0
@@ -80,7 +80,7 @@ func (d *Detector) floatSteps(dev *device, now int64, newMin bool, r room) (step
 	steady := !r.ambOK || r.ambRise < cfg.AmbientRiseAdvisory/2
 	// a module voltage back from a gap within the hour (a module swapped
 	// or reconnected) explains a charge current: its module charges
-	if within(dev.voltBack, now, time.Hour) {
+	if within(dev.back.volt, now, time.Hour) {
 		steady = false
 	}
 	for _, s := range dev.currents {

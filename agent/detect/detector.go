@@ -55,9 +55,9 @@ type device struct {
 	// currents are the current sensors; voltSeq counts voltage samples
 	currents []*sensor
 	voltSeq  uint64
-	// voltBack is when a voltage last came back from a gap (or first came)
-	voltBack int64
-	battery  bool // has battery points: gets thermal_runaway verdicts
+	// back is when readings of its modules last came back
+	back    comebacks
+	battery bool // has battery points: gets thermal_runaway verdicts
 
 	last     int64   // latest sample time
 	gap      float64 // usual sampling interval, s
@@ -86,16 +86,7 @@ type device struct {
 	// from a gap (the charger feeding a fault, not a recharge), and is no
 	// load
 	inCharge, fromFloat bool
-	// swapAt is when a voltage last came back from a gap
-	swapAt int64
-	// tempBack is when a temperature last came back from a gap, an open
-	// circuit or a stuck spell (a module swapped in, where no module
-	// voltage shows it)
-	tempBack int64
-	// tempSwap is when a temperature last came back from a gap of a
-	// minute or more
-	tempSwap int64
-	warm     float64 // common-mode warming over five hours, °C
+	warm                float64 // common-mode warming over five hours, °C
 	// cmBase is the string's median temperature above the room, averaged
 	// over a day with no load
 	cmBase    float64
@@ -110,6 +101,18 @@ type device struct {
 	// the room: it is the median)
 	cmMin, ambMin    history
 	quiet, roomQuiet bool
+}
+
+// comebacks records when readings of a device's modules last came back
+// after an absence: a module swapped in or reconnected shows as its
+// readings returning, and charges, and may come in warmer or cooler than
+// the one it replaced. Each rule holds back for the return it can be
+// fooled by.
+type comebacks struct {
+	volt    int64 // a module voltage valid again, or new (floatSteps)
+	voltGap int64 // a module voltage valid again after it was seen (a charge from float)
+	temp    int64 // a temperature valid again after a gap, an open circuit or a stuck spell
+	tempGap int64 // a temperature back from a gap of a minute or more (the string trends)
 }
 
 // group is the sensors compared with each other: the same point pattern.

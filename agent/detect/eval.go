@@ -119,7 +119,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		dev.inCharge = true
 		dev.fromFloat = dev.noDischargeFor(now, 2*time.Hour)
 	}
-	if within(dev.swapAt, now, time.Hour) {
+	if within(dev.back.voltGap, now, time.Hour) {
 		dev.fromFloat = false
 	}
 	charge := hasI && I >= cfg.LoadCurrent && !dev.fromFloat
@@ -165,9 +165,9 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		for _, s := range g.members {
 			if s.valid(now, stale) {
 				if s.gone {
-					dev.tempBack = now
+					dev.back.temp = now
 					if now-s.goneAt >= int64(time.Minute) {
-						dev.tempSwap = now
+						dev.back.tempGap = now
 					}
 				}
 				s.gone = false
@@ -260,10 +260,10 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 				sc = append(sc, ranked{v: s.level, s: s})
 				if !s.present {
 					// back from a gap, or new
-					dev.voltBack = now
+					dev.back.volt = now
 					if s.seen {
 						// back from a gap: a module swapped in
-						dev.swapAt = now
+						dev.back.voltGap = now
 					}
 				}
 				s.present, s.seen = true, true
@@ -415,7 +415,7 @@ const (
 func (d *Detector) unlocalisedStep(dev *device, now int64) (lone *unit, ok bool) {
 	cfg := &d.cfg
 	stale := int64(cfg.StaleAfter)
-	if within(dev.tempBack, now, time.Hour) {
+	if within(dev.back.temp, now, time.Hour) {
 		// a module swapped in charges
 		return nil, false
 	}

@@ -30,7 +30,7 @@ func (d *Detector) updateDeviation(s *sensor, now int64, dv float64, recentLoad,
 		}
 		s.sagMin, s.rawMin = history{}, history{}
 		s.sagPastOK, s.rawPastOK = false, false
-		s.dev.voltBack = now
+		s.dev.back.volt = now
 		s.sagHeld, s.sagFast, s.devMAD = 0, 0, 0
 		s.settleUntil = now + int64(d.cfg.Settle)
 		return
