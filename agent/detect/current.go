@@ -8,17 +8,23 @@ import (
 
 // stringTrend follows, every ten minutes, the string's float current and
 // its common-mode temperature above the room, and notes a float current
-// climbing (VRLA thermal runaway, IEEE 1491) and a string warming with
-// no load and a steady room, over the last five hours.
+// climbing at the voltage the charger holds (VRLA thermal runaway, IEEE
+// 1491) and a string warming with no load and a steady room, over the
+// last five hours.
 func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load bool, cm float64, cmOK bool, r room) {
 	cfg := &d.cfg
 	if load {
 		dev.slotLoad = true
 	}
+	sv, svOK := 0.0, false
+	if c := dev.current; c != nil && c.joint.sv != nil && c.joint.sv.valid(now, int64(cfg.StaleAfter)) {
+		sv, svOK = c.joint.sv.level, true
+	}
 	if d.newTen {
 		dev.tenI.push(I, hasI && !dev.slotLoad)
 		dev.tenE.push(cm, cmOK && !dev.slotLoad)
 		dev.tenA.push(r.amb, r.ambOK)
+		dev.tenV.push(sv, svOK && !dev.slotLoad)
 		dev.slotLoad = false
 	}
 	quiet := dev.noDischargeFor(now, 2*time.Hour)
@@ -57,6 +63,12 @@ func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load boo
 	if i, ok := dev.tenI.slope(n); ok && hasI && dev.hasFloat && quiet {
 		rise := float64(i * n)
 		dev.floatClimb = rise >= math.Max(cfg.FloatMin, 0.5*dev.floatBase) && I >= cfg.FloatRatio*dev.floatBase
+		if lo, _, ok := dev.tenV.span(n); dev.floatClimb && ok && svOK && lo > 0 && sv > lo*(1+chargerRise) {
+			// the charger raised the string's voltage (an equalising
+			// charge) and drives the current up itself: a VRLA runaway
+			// climbs at the float voltage the charger holds
+			dev.floatClimb = false
+		}
 	}
 	if within(dev.back.tempGap, now, n*10*time.Minute) {
 		// a module swapped in within the window charges, and may come in

@@ -95,6 +95,7 @@ type device struct {
 	tenI      history // ten-minute string current
 	tenE      history // ten-minute median battery temperature minus room
 	tenA      history // ten-minute room air
+	tenV      history // ten-minute string terminal voltage
 	// per-minute median battery temperature and room air, and whether
 	// the string is at rest and both held steady (Config.QuietRise), and
 	// whether it is at rest with the room steady (a module judged against

@@ -62,7 +62,8 @@
 //     baseline (VRLA thermal runaway, IEEE 1491) while the string warms
 //     with no load and a steady room is a warning; neither trend counts
 //     within five hours of a temperature back from a gap (a module
-//     swapped in charges). A charge that began
+//     swapped in charges), nor a climb with the string's voltage raised
+//     (an equalising charge). A charge that began
 //     from float (no discharge before it, no module swapped in) is no
 //     load: a large bank's float current, or its climb, may pass
 //     Config.LoadCurrent.

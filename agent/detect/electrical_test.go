@@ -313,7 +313,8 @@ func TestJointHeat(t *testing.T) {
 // TestFloatClimbPastLoadCurrent: a float current that climbs from float
 // past LoadCurrent (a large VRLA string in thermal runaway), or a large
 // bank's float above it, is still followed by the IEEE 1491 trend, while
-// a recharge after a discharge is not a climb.
+// a recharge after a discharge is not a climb, nor is an equalising
+// charge, for which the charger raises the string's voltage.
 func TestFloatClimbPastLoadCurrent(t *testing.T) {
 	const h = time.Hour
 	ramp := func(t, from, to time.Duration, a, b float64) float64 {
@@ -329,18 +330,29 @@ func TestFloatClimbPastLoadCurrent(t *testing.T) {
 		name     string
 		current  func(t time.Duration) float64
 		warm     func(t time.Duration) float64 // every module, on top of 26 °C
+		raise    float64                       // the string's voltage reported, raised by this share from 6 h (-1: not reported)
 		wantWarn bool
 	}{
 		{"a climb from float past load_current while the string warms", func(t time.Duration) float64 {
 			return ramp(t, 6*h, 10*h, 0.3, 8)
 		}, func(t time.Duration) float64 {
 			return ramp(t, 6*h, 10*h, 0, 5)
-		}, true},
+		}, -1, true},
+		{"the same climb at the float voltage the charger holds", func(t time.Duration) float64 {
+			return ramp(t, 6*h, 10*h, 0.3, 8)
+		}, func(t time.Duration) float64 {
+			return ramp(t, 6*h, 10*h, 0, 5)
+		}, 0, true},
+		{"an equalising charge: the charger raises the string 4 %", func(t time.Duration) float64 {
+			return ramp(t, 6*h, 10*h, 0.3, 8)
+		}, func(t time.Duration) float64 {
+			return ramp(t, 6*h, 10*h, 0, 5)
+		}, 0.04, false},
 		{"a large bank floating above load_current from the start", func(t time.Duration) float64 {
 			return ramp(t, 6*h, 10*h, 2.5, 20)
 		}, func(t time.Duration) float64 {
 			return ramp(t, 6*h, 10*h, 0, 5)
-		}, true},
+		}, -1, true},
 		{"a recharge after a discharge", func(t time.Duration) float64 {
 			switch {
 			case t >= 6*h && t < 6*h+30*time.Minute:
@@ -351,13 +363,17 @@ func TestFloatClimbPastLoadCurrent(t *testing.T) {
 			return 0.3
 		}, func(t time.Duration) float64 {
 			return ramp(t, 6*h, 6*h+30*time.Minute, 0, 3) - ramp(t, 6*h+30*time.Minute, 10*h, 0, 3)
-		}, false},
+		}, -1, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			evs := feed(Config{}, 10*h, 10*time.Second, func(tt time.Duration) []Sample {
 				out := modules(tt, 8, func(m int) float64 {
 					return math.Round((26+c.warm(tt)+0.05*float64(m%3))*10) / 10
 				})
+				if c.raise >= 0 {
+					V := 8 * 13.5 * (1 + ramp(tt, 6*h, 6*h+10*time.Minute, 0, c.raise))
+					out = append(out, Sample{t0.Add(tt), "bms-1", "battery.voltage", math.Round(V*10) / 10})
+				}
 				return append(out,
 					Sample{t0.Add(tt), "bms-1", "ambient.temperature", 25},
 					Sample{t0.Add(tt), "bms-1", "battery.current", math.Round(c.current(tt)*100) / 100})
