@@ -71,7 +71,9 @@ type Config struct {
 	// air conditioner's cycling does not reach the modules) each steady
 	// within QuietSpan over the window. Nothing at rest heats one module and not its
 	// neighbours; a cell heating far from the module's thermistor shows
-	// there only as a degree or two. A module (or cell) with no
+	// there only as a degree or two. With two other modules or fewer (the
+	// module itself moves the median), its neighbours steady will do for
+	// the string's median. A module (or cell) with no
 	// neighbours is judged the same way against the room, the room alone
 	// steady; a pack temperature is not (the UPS's electronics around it
 	// heat with their load). The rise must build over the window

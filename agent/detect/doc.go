@@ -44,7 +44,9 @@
 //     Config.QuietWindow, against the neighbours and of its own level,
 //     built up over the window and still building, is a warning. A cell
 //     heating far from its module's thermistor shows there only as a
-//     degree or two before it vents. A module with no neighbours is judged
+//     degree or two before it vents. With two other modules or fewer, the
+//     module's neighbours holding steady will do for the median (which the
+//     module itself moves). A module with no neighbours is judged
 //     against the room, the room alone held steady; a pack temperature is
 //     not (the electronics around it heat with their load).
 //   - Heat with nothing to explain it. A module heating Config.ChargeRate

@@ -59,7 +59,7 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 				l, w = critical, "rise"
 			case s.cusum >= float64(k*cfg.RiseWarning) && l < warning:
 				l, w = warning, "rise"
-			case dev.quiet && s.qrise >= float64(k*cfg.QuietRise) && l < warning:
+			case (dev.quiet || (dev.roomQuiet && s.refQuiet)) && s.qrise >= float64(k*cfg.QuietRise) && l < warning:
 				l, w = warning, "rising at rest"
 			case s.cusum >= float64(k*cfg.RiseAdvisory) && l < advisory:
 				l, w = advisory, "rise"

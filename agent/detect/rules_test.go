@@ -614,3 +614,50 @@ func TestQuietRiseLoneModule(t *testing.T) {
 		})
 	}
 }
+
+// TestQuietRiseTwoModules checks the rise-at-rest rule on a string of two
+// modules: one module heating moves the string's median by half its rise,
+// so the string is not steady, but its neighbour (its reference) is, and
+// the rise is a warning; both modules warming together is not, nor is a
+// rise against a neighbour that does not hold steady.
+func TestQuietRiseTwoModules(t *testing.T) {
+	const start = 150 * time.Minute
+	rise := func(t time.Duration) float64 {
+		if t <= start {
+			return 0
+		}
+		return math.Min(1.6, 1.6*(t-start).Minutes()/25)
+	}
+	none := func(time.Duration) float64 { return 0 }
+	for _, c := range []struct {
+		name     string
+		mod1     func(t time.Duration) float64 // on top of 25 °C
+		mod2     func(t time.Duration) float64
+		wantWarn bool
+	}{
+		{"module 2 heating at rest", none, rise, true},
+		{"both warming together", rise, rise, false},
+		{"its neighbour warming 0.8 °C meanwhile: no steady reference", func(t time.Duration) float64 { return rise(t) / 2 },
+			func(t time.Duration) float64 { return 1.5 * rise(t) }, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			evs := feed(Config{}, start+40*time.Minute, 5*time.Second, func(tt time.Duration) []Sample {
+				out := modules(tt, 2, func(m int) float64 {
+					v := 25 + 0.1*float64((int(tt/(5*time.Second))*7+m*3)%3-1)
+					if m == 1 {
+						v += c.mod1(tt)
+					} else {
+						v += c.mod2(tt)
+					}
+					return math.Round(v*10) / 10
+				})
+				return append(out,
+					Sample{t0.Add(tt), "bms-1", "ambient.temperature", 22},
+					Sample{t0.Add(tt), "bms-1", "battery.current", 0.05})
+			})
+			expectRunaway(t, evs, c.wantWarn, "a warning on module 2 rising at rest", func(e *Event) bool {
+				return e.Level != LevelAdvisory && e.Subject == "battery.module.2" && e.Evidence["trigger"] == "rising at rest"
+			})
+		})
+	}
+}

@@ -211,6 +211,10 @@ type sensor struct {
 	qx, qlvl history
 	qraw     history // and the mean of its samples in each minute
 	qrise    float64
+	// few: the reference is the median of two other units or fewer;
+	// refQuiet: with few, that reference held within QuietSpan over
+	// QuietWindow
+	few, refQuiet bool
 
 	// noise of a thermistor: the mean absolute second difference of its
 	// accepted samples (a steady rise cancels out of it) and the mean

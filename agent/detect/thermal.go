@@ -48,7 +48,7 @@ func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dt
 		s.stepT = 0
 	}
 	s.prevX, s.prevRef, s.x, s.ref, s.refKind, s.hasX, s.broken = x, ref, x, ref, kind, true, false
-	s.prevLvl = s.level
+	s.prevLvl, s.few = s.level, few
 }
 
 // updateQuiet records, once a minute, the rise of s above its reference
@@ -66,9 +66,25 @@ func (d *Detector) updateQuiet(s *sensor, now int64) {
 	s.qlvl.push(s.level-s.stepSum, ok)
 	s.qraw.push(s.minSum/float64(max(1, s.minN)), ok && s.minN > 0)
 	s.minSum, s.minN = 0, 0
-	s.qrise = 0
+	s.qrise, s.refQuiet = 0, false
 	if !ok {
 		return
+	}
+	if s.few && s.refKind == refNeighbours {
+		// the reference, level less x, minute by minute (less the offset
+		// steps taken out, which stay put within a valid window)
+		lo, hi := math.Inf(1), math.Inf(-1)
+		s.refQuiet = true
+		for k := 0; k <= w; k++ {
+			x, okX := s.qx.at(k)
+			l, okL := s.qlvl.at(k)
+			if !okX || !okL {
+				s.refQuiet = false
+				break
+			}
+			lo, hi = math.Min(lo, l-x), math.Max(hi, l-x)
+		}
+		s.refQuiet = s.refQuiet && hi-lo <= cfg.QuietSpan
 	}
 	rx, okX := windowRise(&s.qx, w)
 	if !okX {
@@ -152,12 +168,13 @@ func (d *Detector) atRest(dev *device, now int64, hasI, load, ambOK bool) (quiet
 	// the modules filter the room over an hour or more: an air
 	// conditioner cycling every quarter hour does not reach them, a
 	// drift of the room's quarter-hour mean does
+	roomQuiet = true
 	if ambOK {
 		lo, hi, ok := dev.ambMin.meanSpan(w, roomSmooth)
 		roomQuiet = ok && hi-lo <= cfg.QuietSpan
 	}
 	lo, hi, ok := dev.cmMin.fullSpan(w)
-	quiet = ok && hi-lo <= cfg.QuietSpan && (!ambOK || roomQuiet)
+	quiet = ok && hi-lo <= cfg.QuietSpan && roomQuiet
 	return quiet, roomQuiet
 }
 
