@@ -17,8 +17,8 @@ func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load boo
 		dev.slotLoad = true
 	}
 	sv, svOK := 0.0, false
-	if c := dev.current; c != nil && c.joint.sv != nil && c.joint.sv.valid(now, int64(cfg.StaleAfter)) {
-		sv, svOK = c.joint.sv.level, true
+	if c := dev.current; c != nil {
+		sv, svOK = d.terminal(c, now)
 	}
 	if d.newTen {
 		dev.tenI.push(I, hasI && !dev.slotLoad)
@@ -109,12 +109,7 @@ func (d *Detector) floatSteps(dev *device, now int64, newMin bool, r room) (step
 			}
 			s.prevMean, s.hasMean = mean, ok
 			s.minute.push(mean, ok)
-			sv := s.joint.sv
-			if sv != nil && sv.valid(now, stale) {
-				s.joint.svMin.push(sv.level, true)
-			} else {
-				s.joint.svMin.push(0, false)
-			}
+			s.joint.svMin.push(d.terminal(s, now))
 		}
 		if newMin {
 			d.floatBase(s)
@@ -181,8 +176,8 @@ const chargerRise = 0.01
 // short draws it at the voltage the charger holds. With no terminal
 // voltage it cannot tell and reports false.
 func (d *Detector) chargerRaised(c *sensor, now int64) bool {
-	sv := c.joint.sv
-	if sv == nil || !sv.valid(now, int64(d.cfg.StaleAfter)) {
+	sv, ok := d.terminal(c, now)
+	if !ok {
 		return false
 	}
 	win := d.fbuf[2][:0]
@@ -197,7 +192,16 @@ func (d *Detector) chargerRaised(c *sensor, now int64) bool {
 	}
 	slices.Sort(win)
 	base := median(win)
-	return base > 0 && sv.level > base*(1+chargerRise)
+	return base > 0 && sv > base*(1+chargerRise)
+}
+
+// terminal is the terminal voltage of the string of current c, when it
+// reports a valid one.
+func (d *Detector) terminal(c *sensor, now int64) (float64, bool) {
+	if sv := c.joint.sv; sv != nil && sv.valid(now, int64(d.cfg.StaleAfter)) {
+		return sv.level, true
+	}
+	return 0, false
 }
 
 // bigStep is the rise of the string current c at float that is large on

@@ -98,8 +98,9 @@ type device struct {
 	tenV      history // ten-minute string terminal voltage
 	// per-minute median battery temperature and room air, and whether
 	// the string is at rest and both held steady (Config.QuietRise), and
-	// whether it is at rest with the room steady (a module judged against
-	// the room: it is the median)
+	// whether it is at rest with the room steady or unknown, whatever the
+	// median does (a lone module is the median; one of two or three moves
+	// it)
 	cmMin, ambMin    history
 	quiet, roomQuiet bool
 }

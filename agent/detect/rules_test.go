@@ -31,6 +31,17 @@ func modules(t time.Duration, n int, temp func(m int) float64) []Sample {
 	return out
 }
 
+// rampAfter is 0 until start, then rises linearly to peak over the
+// duration over, and holds.
+func rampAfter(start time.Duration, peak float64, over time.Duration) func(time.Duration) float64 {
+	return func(t time.Duration) float64 {
+		if t <= start {
+			return 0
+		}
+		return math.Min(peak, peak*float64(t-start)/float64(over))
+	}
+}
+
 func first(evs []Event, kind, level string) *Event {
 	for i := range evs {
 		if evs[i].Kind == kind && (level == "" || evs[i].Level == level) && evs[i].State != StateCleared {
@@ -391,12 +402,7 @@ func TestEventJSON(t *testing.T) {
 func TestQuietRise(t *testing.T) {
 	const start = 150 * time.Minute
 	// slow is module 4 rising 1.6 °C over 25 minutes from start.
-	slow := func(t time.Duration) float64 {
-		if t <= start {
-			return 0
-		}
-		return math.Min(1.6, 1.6*(t-start).Minutes()/25)
-	}
+	slow := rampAfter(start, 1.6, 25*time.Minute)
 	type rack struct {
 		current   func(t time.Duration) (float64, bool)
 		room      func(t time.Duration) float64
@@ -548,12 +554,7 @@ func TestQuietRiseLoneModule(t *testing.T) {
 		point string                        // the temperature point; a module's when empty
 	}
 	steady := func(time.Duration) float64 { return 22 }
-	heater := func(t time.Duration) float64 {
-		if t <= start {
-			return 0
-		}
-		return math.Min(12, 12*(t-start).Minutes()/30)
-	}
+	heater := rampAfter(start, 12, 30*time.Minute)
 	none := func(time.Duration) float64 { return 0 }
 	for _, c := range []struct {
 		name string
@@ -622,12 +623,7 @@ func TestQuietRiseLoneModule(t *testing.T) {
 // rise against a neighbour that does not hold steady.
 func TestQuietRiseTwoModules(t *testing.T) {
 	const start = 150 * time.Minute
-	rise := func(t time.Duration) float64 {
-		if t <= start {
-			return 0
-		}
-		return math.Min(1.6, 1.6*(t-start).Minutes()/25)
-	}
+	rise := rampAfter(start, 1.6, 25*time.Minute)
 	none := func(time.Duration) float64 { return 0 }
 	for _, c := range []struct {
 		name     string

@@ -152,8 +152,9 @@ func maxClimb(h *history, w, k int) float64 {
 // rule: its current known, no load now and no discharge or charge at
 // LoadCurrent for two hours, and its median battery temperature and
 // the room (when known) steady within QuietSpan over QuietWindow (quiet);
-// and whether it is at rest with the room known and steady, whatever its
-// median temperature does (roomQuiet: a lone module is that median).
+// and whether it is at rest with the room steady or unknown, whatever its
+// median temperature does (roomQuiet: a lone module is that median, and
+// one of two or three moves it).
 func (d *Detector) atRest(dev *device, now int64, hasI, load, ambOK bool) (quiet, roomQuiet bool) {
 	cfg := &d.cfg
 	if cfg.QuietRise <= 0 || !hasI || load {
