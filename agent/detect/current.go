@@ -63,7 +63,7 @@ func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load boo
 	if i, ok := dev.tenI.slope(n); ok && hasI && dev.hasFloat && quiet {
 		rise := float64(i * n)
 		dev.floatClimb = rise >= math.Max(cfg.FloatMin, 0.5*dev.floatBase) && I >= cfg.FloatRatio*dev.floatBase
-		if lo, _, ok := dev.tenV.span(n); dev.floatClimb && ok && svOK && lo > 0 && sv > lo*(1+chargerRise) {
+		if dev.floatClimb && svOK && raised(&dev.tenV, 0, n, sv) {
 			// the charger raised the string's voltage (an equalising
 			// charge) and drives the current up itself: a VRLA runaway
 			// climbs at the float voltage the charger holds
@@ -170,29 +170,26 @@ func (d *Detector) floatBase(s *sensor) {
 const chargerRise = 0.01
 
 // chargerRaised reports whether the terminal voltage of the string of
-// current c stands more than chargerRise above the median of its minutes
+// current c stands more than chargerRise above its lowest of the minutes
 // 4 to 30 before: the charger raised its voltage (an equalising or top-up
 // charge) and drives the current up itself, where a cell drained by a
 // short draws it at the voltage the charger holds. With no terminal
 // voltage it cannot tell and reports false.
 func (d *Detector) chargerRaised(c *sensor, now int64) bool {
 	sv, ok := d.terminal(c, now)
-	if !ok {
-		return false
-	}
-	win := d.fbuf[2][:0]
-	for k := 4; k <= 30; k++ {
-		if v, ok := c.joint.svMin.at(k); ok {
-			win = append(win, v)
+	return ok && raised(&c.joint.svMin, 4, 30, sv)
+}
+
+// raised reports whether the voltage v stands more than chargerRise above
+// the lowest valid value of the slots k0 to k1 of h.
+func raised(h *history, k0, k1 int, v float64) bool {
+	lo, found := 0.0, false
+	for k := k0; k <= k1; k++ {
+		if x, ok := h.at(k); ok && (!found || x < lo) {
+			lo, found = x, true
 		}
 	}
-	d.fbuf[2] = win
-	if len(win) < 20 {
-		return false
-	}
-	slices.Sort(win)
-	base := median(win)
-	return base > 0 && sv > base*(1+chargerRise)
+	return found && lo > 0 && v > lo*(1+chargerRise)
 }
 
 // terminal is the terminal voltage of the string of current c, when it
