@@ -165,8 +165,9 @@ func (d *Detector) floatBase(s *sensor) {
 }
 
 // chargerRise is how far (relative) a string's terminal voltage may stand
-// above its level of the half hour before for a step of its current to
-// be taken for a cell drawing it: a float charger holds the voltage.
+// above its lowest of the window before (the half hour before a step of
+// its current, the five hours of a float climb) for the current to be
+// taken for cells drawing it: a float charger holds the voltage.
 const chargerRise = 0.01
 
 // chargerRaised reports whether the terminal voltage of the string of

@@ -163,20 +163,17 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		}
 		sc := d.scratch[:0]
 		for _, s := range g.members {
-			if s.valid(now, stale) {
-				if s.gone {
-					dev.back.temp = now
-					if now-s.goneAt >= int64(time.Minute) {
-						dev.back.tempGap = now
-					}
+			valid := s.valid(now, stale)
+			if back, gap, _ := s.presence(valid, now); back {
+				dev.back.temp = now
+				if gap >= int64(time.Minute) {
+					dev.back.tempGap = now
 				}
-				s.gone = false
+			}
+			if valid {
 				sc = append(sc, ranked{v: s.level, s: s})
 				cmv = append(cmv, s.level)
 			} else {
-				if !s.gone {
-					s.gone, s.goneAt = true, now
-				}
 				s.hasX, s.accel, s.lrate, s.qrise = false, false, 0, 0
 				if newMin {
 					s.xmin.push(0, false)
@@ -256,19 +253,20 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		}
 		sc := d.scratch[:0]
 		for _, s := range g.members {
-			if s.valid(now, stale) && s.level > 0 {
+			valid := s.valid(now, stale) && s.level > 0
+			back, _, seen := s.presence(valid, now)
+			if valid && (back || !seen) {
+				// back from a gap, or new
+				dev.back.volt = now
+			}
+			if back && seen {
+				// back from a gap: a module swapped in
+				dev.back.voltGap = now
+			}
+			if valid {
 				sc = append(sc, ranked{v: s.level, s: s})
-				if !s.present {
-					// back from a gap, or new
-					dev.back.volt = now
-					if s.seen {
-						// back from a gap: a module swapped in
-						dev.back.voltGap = now
-					}
-				}
-				s.present, s.seen = true, true
 			} else {
-				s.hasDev, s.present = false, false
+				s.hasDev = false
 			}
 		}
 		d.sortRanked(sc)

@@ -153,6 +153,24 @@ func (s *sensor) goesOn(v, jump float64) bool {
 // before it is taken as real.
 const spikeHold = 30 * time.Second
 
+// presence takes whether s is valid at this tick of its group and
+// reports whether it came back: valid now and not at the tick before (a
+// gap, an open circuit, a stuck spell: a module swapped or reconnected
+// shows so), with how long it was gone, and whether it had been valid at
+// a tick before (seen).
+func (s *sensor) presence(valid bool, now int64) (back bool, gap int64, seen bool) {
+	seen = s.seen
+	if !valid {
+		if !s.gone {
+			s.gone, s.goneAt = true, now
+		}
+		return false, 0, seen
+	}
+	back, gap = s.gone, now-s.goneAt
+	s.gone, s.seen = false, true
+	return back, gap, seen
+}
+
 // sentinel reports values devices send for "no sensor" or "not ready".
 func sentinel(v float64) bool {
 	switch v {
@@ -266,10 +284,11 @@ type sensor struct {
 	// rise over it held two minutes (0: none)
 	iBase, iRise float64
 	iBaseOK      bool
-	// gone: a temperature that was valid is not (a gap, an open
-	// circuit, stuck)
-	gone   bool
-	goneAt int64
+	// gone: the sensor was not valid at the last tick of its group (a
+	// gap, an open circuit, stuck), since goneAt; seen: it was valid at
+	// one (see presence)
+	gone, seen bool
+	goneAt     int64
 	// the samples of this minute, summed (a current's raw ones; a
 	// temperature's filtered ones with its offset steps taken out, for
 	// qraw), and the mean change of a current's minute means from one
@@ -323,20 +342,18 @@ func (s *sensor) at(t int64) (float64, bool) {
 // voltState is the deviation of a module or cell voltage from the median
 // of its group.
 type voltState struct {
-	// present: the voltage was valid at the last tick; seen: ever
-	present, seen bool
-	hasDev        bool
-	dev0          float64 // long-run offset of the deviation
-	devNow        float64
-	devHist       [4]float64 // deviation at the last ticks, for sudden drops
-	devFast       float64    // deviation averaged over minutes (noise down)
-	sagMin        history    // per minute: devFast - dev0
-	sagHeld       float64    // the least sag of the last minutes: a sag that held
-	sagFast       float64    // the least raw deviation from dev0 over two minutes
-	rawMin        history    // per minute: devNow - dev0
-	loadMin       history    // per minute under discharge: devNow
-	loadDev       float64    // the least deviation under discharge held three minutes (0: none)
-	devMAD        float64    // mean absolute deviation of a sample from devFast: its noise
+	hasDev  bool
+	dev0    float64 // long-run offset of the deviation
+	devNow  float64
+	devHist [4]float64 // deviation at the last ticks, for sudden drops
+	devFast float64    // deviation averaged over minutes (noise down)
+	sagMin  history    // per minute: devFast - dev0
+	sagHeld float64    // the least sag of the last minutes: a sag that held
+	sagFast float64    // the least raw deviation from dev0 over two minutes
+	rawMin  history    // per minute: devNow - dev0
+	loadMin history    // per minute under discharge: devNow
+	loadDev float64    // the least deviation under discharge held three minutes (0: none)
+	devMAD  float64    // mean absolute deviation of a sample from devFast: its noise
 	// the highest of sagMin's last voltHold minutes, rawMin's last two and
 	// loadMin's last three (set once a minute; OK when all were valid)
 	sagPast, rawPast, loadPast       float64
