@@ -17,9 +17,12 @@
 //     samples have confirmed it for 30 s, so spikes such as 85, 127 or
 //     -40, or a glitch held over a few fast polls, are rejected) and a
 //     median of three (small one-sample noise). A step of
-//     Config.StepJump between two samples that then stays put is an
+//     Config.StepJump between two samples (or, on a noisy sensor whose
+//     median takes it in two moves, three) that then stays put is an
 //     offset, not heat: a thermistor between cells lags them by a minute
-//     or more. NaN (open
+//     or more. Whether it stayed, and its height, are judged on the mean
+//     of the samples over the 45 s after it against the smoothed level
+//     before it, not on single noisy samples. NaN (open
 //     circuit), values stuck while the neighbours move, spikes and steps
 //     are sensor_fault, and a faulty sensor never feeds the verdict. A
 //     sensor back from a gap, an open circuit or a module swap is watched

@@ -258,14 +258,19 @@ type sensor struct {
 	prevRef     float64
 	x, ref      float64
 	cusum       float64
-	stepJ       float64 // a step up under watch
+	stepJ       float64 // a step up under watch: its jump, when, from what
 	stepT       int64
 	stepBase    float64
+	stepLvl     float64 // the smoothed level just before it
+	stepPost    stepFit // the samples since (despiked)
 	stepSum     float64 // all offset steps so far
 	raw         [2]float64
 	nraw        int
-	med         float64
+	med         float64 // the newest sample, despiked, and the one before
+	medPrev     float64
+	medPrevT    int64
 	hasMed      bool
+	hasMedPrev  bool
 	settleUntil int64
 	// backAt is when the sensor last began to settle (back from a gap,
 	// an open circuit or a swap, or new); prevLrate its lrate a minute ago
@@ -383,7 +388,7 @@ func (s *sensor) observe(d *Detector, t int64, v float64) bool {
 		}
 		s.broken = true
 		s.pending = false
-		s.nraw, s.hasMed = 0, false
+		s.nraw, s.hasMed, s.hasMedPrev = 0, false, false
 		return s.nanRun == 2
 	}
 	s.nanRun = 0
@@ -457,10 +462,14 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 	if s.info.role == roleTemp || s.info.role == roleAmbient {
 		v = s.despike(v)
 	}
+	if s.info.role == roleTemp && s.stepT != 0 {
+		s.stepPost.add(float64(t-s.stepT)/1e9, v)
+	}
 	if s.info.role == roleTemp && s.hasMed && t > s.lastT && t-s.lastT <= int64(d.cfg.StaleAfter) && s.stepT == 0 {
 		s.checkStep(d, t, v)
 	}
 	if s.info.role == roleTemp {
+		s.medPrev, s.medPrevT, s.hasMedPrev = s.med, s.lastT, s.hasMed
 		s.med, s.hasMed = v, true
 	}
 	s.smooth(d, t, v)
@@ -538,16 +547,50 @@ func (s *sensor) despike(v float64) float64 {
 // updateRise). One that goes away again was noise and cancels itself.
 func (s *sensor) checkStep(d *Detector, t int64, v float64) {
 	gapMin := float64(t-s.lastT) / float64(time.Minute)
+	base := s.med
 	// polled every second, a step can arrive over two samples, each
 	// fast: measured from where that short run began, once it ended
-	base := s.med
-	if s.runEnded > 0 && s.runEnded < 3 {
-		base = math.Min(base, s.runStartV)
-		gapMin = float64(t-s.runStart) / float64(time.Minute)
+	if s.runEnded > 0 && s.runEnded < 3 && s.runStartV < base {
+		base, gapMin = s.runStartV, float64(t-s.runStart)/float64(time.Minute)
+	}
+	// on a noisy sensor the median of three can take a step in two moves
+	// (the sample before it was a high one): measured from the sample
+	// before
+	if s.hasMedPrev && s.medPrev < base && t-s.medPrevT <= int64(d.cfg.StaleAfter) {
+		base, gapMin = s.medPrev, float64(t-s.medPrevT)/float64(time.Minute)
 	}
 	if j := v - base; j >= d.cfg.StepJump+gapMin && j <= d.cfg.SpikeJump && s.runN == 0 {
 		s.stepJ, s.stepT, s.stepBase = j, t, base
+		s.stepLvl, s.stepPost = s.level, stepFit{}
+		s.stepPost.add(0, v)
 	}
+}
+
+// stepFit is a least-squares line through the samples after a step.
+type stepFit struct {
+	n                int
+	st, sv, stt, stv float64
+}
+
+func (f *stepFit) add(t, v float64) {
+	f.n++
+	f.st += t
+	f.sv += v
+	f.stt += t * t
+	f.stv += t * v
+}
+
+// mean is the mean of the samples.
+func (f *stepFit) mean() float64 { return f.sv / float64(max(1, f.n)) }
+
+// slope is their trend per second, and false with fewer than three.
+func (f *stepFit) slope() (float64, bool) {
+	n := float64(f.n)
+	den := n*f.stt - f.st*f.st
+	if f.n < 3 || den <= 0 {
+		return 0, false
+	}
+	return (n*f.stv - f.st*f.sv) / den, true
 }
 
 // smooth moves the level towards v: an exponential average over

@@ -38,12 +38,23 @@ func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dt
 		s.cusum = 0
 	}
 	if s.stepT != 0 && now-s.stepT >= int64(45*time.Second) {
-		if s.hasMed && s.med >= s.stepBase+0.7*s.stepJ && s.med <= s.stepBase+s.stepJ+d.cfg.StepJump {
+		// judged on the samples since the step, which a noisy sensor's
+		// newest sample alone would not tell: their mean against the
+		// smoothed level before it (the jump from one sample to the next
+		// is off by the noise of both), and their trend
+		post := s.stepPost.mean()
+		h := post - s.stepLvl
+		climb := s.med - (s.stepBase + s.stepJ)
+		if rate, ok := s.stepPost.slope(); ok {
+			climb = rate * 45
+		}
+		if s.hasMed && h >= 0.7*s.stepJ && post >= s.stepBase+0.7*s.stepJ && climb <= d.cfg.StepJump {
 			// the step stayed, and stayed put: an offset, not heat (a
 			// sensor still climbing past it is heating fast)
-			s.cusum = math.Max(0, s.cusum-s.stepJ)
-			s.stepSum += s.stepJ
-			s.glitch(s.stepT, s.stepBase+s.stepJ, s.stepBase, "step")
+			h = math.Min(h, s.stepJ+d.cfg.StepJump)
+			s.cusum = math.Max(0, s.cusum-h)
+			s.stepSum += h
+			s.glitch(s.stepT, s.stepLvl+h, s.stepLvl, "step")
 		}
 		s.stepT = 0
 	}
