@@ -26,7 +26,10 @@
 //     circuit), values stuck while the neighbours move, spikes and steps
 //     are sensor_fault, and a faulty sensor never feeds the verdict. A
 //     sensor back from a gap, an open circuit or a module swap is watched
-//     for Config.Settle before its rise counts.
+//     for Config.Settle before its rise counts. A sensor that glitches
+//     again and again (three or so within the last hour: a probe dropping
+//     in and out of a BMS's maximum) is erratic: how it moves makes no
+//     more than a thermal_runaway advisory, only how hot it is more.
 //   - Differential rise. Each battery temperature is smoothed and compared
 //     with the median of the other sensors of its group (its neighbours),
 //     or, when it has none, with the room air. A one-sided CUSUM accumulates

@@ -31,13 +31,14 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 			hot = s
 		}
 		l, w := none, ""
+		hotNow := false // judged on how hot it is, not only on how it moves
 		switch {
 		case s.last >= cfg.RunawayTemp && s.lrate > 0.5:
-			l, w = critical, "self-heating"
+			l, w, hotNow = critical, "self-heating", true
 		case noLoad && s.last >= cfg.OverTempCritical && s.lrate >= 0.2:
-			l, w = critical, "hot and still heating with no discharge"
+			l, w, hotNow = critical, "hot and still heating with no discharge", true
 		case noLoad && s.last >= cfg.OverTempWarning && s.lrate >= 0.2:
-			l, w = warning, "hot and still heating with no discharge"
+			l, w, hotNow = warning, "hot and still heating with no discharge", true
 		case noLoad && now >= s.settleUntil && s.lrate-math.Max(0, r.ambRate) >= cfg.ChargeRate:
 			l, w = warning, "heating fast with no discharge"
 		}
@@ -75,6 +76,11 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 		}
 		if s.accel && l < warning {
 			l, w = warning, "accelerating"
+		}
+		if l > advisory && !hotNow && s.erratic(now) {
+			// a sensor glitching again and again: how it moves is no
+			// more than an advisory
+			l = advisory
 		}
 		if best == nil || l > th || (l == th && s.cusum > best.cusum) {
 			th, why, best = l, w, s

@@ -212,17 +212,21 @@ type sensor struct {
 	glitchPrev float64 // the last good value before it
 	glitchWhy  string
 	glitches   int
-	sameSince  int64
-	refSame    float64
-	hasRefSam  bool
-	stuck      bool
-	fault      alert
-	alarm      alert // offgas, for gas sensors
-	prevLast   float64
-	accel      bool
-	rate       float64 // rise of x, °C/min over AccelWindow
-	lrate      float64 // rise of the level, °C/min over five minutes
-	xmin       history
+	// glitchW counts the glitches, each fading with a time constant of
+	// an hour from glitchWT on (see erratic)
+	glitchW   float64
+	glitchWT  int64
+	sameSince int64
+	refSame   float64
+	hasRefSam bool
+	stuck     bool
+	fault     alert
+	alarm     alert // offgas, for gas sensors
+	prevLast  float64
+	accel     bool
+	rate      float64 // rise of x, °C/min over AccelWindow
+	lrate     float64 // rise of the level, °C/min over five minutes
+	xmin      history
 	// per minute: x and the level with the offset steps taken out (invalid
 	// while unsettled or just after a glitch), and the rise of both over
 	// Config.QuietWindow, the lesser of the two, when still rising
@@ -375,7 +379,29 @@ func (s *sensor) valid(now int64, stale int64) bool {
 func (s *sensor) glitch(t int64, v, prev float64, why string) {
 	s.glitchT, s.glitchV, s.glitchPrev, s.glitchWhy = t, v, prev, why
 	s.glitches++
+	s.glitchW = s.recentGlitches(t) + 1
+	s.glitchWT = t
 }
+
+// recentGlitches is the number of the sensor's glitches, each fading
+// with a time constant of an hour, at now.
+func (s *sensor) recentGlitches(now int64) float64 {
+	if s.glitchW == 0 {
+		return 0
+	}
+	return s.glitchW * math.Exp(-float64(now-s.glitchWT)/float64(time.Hour))
+}
+
+// erratic says the sensor glitched about erraticGlitches times or more
+// within the last hour or so: spikes, steps and values out of range one
+// after the other are a failing sensor or its wiring (a probe dropping
+// in and out of a BMS's minimum or maximum), not heat. Its rise alone
+// makes no more than an advisory.
+func (s *sensor) erratic(now int64) bool { return s.recentGlitches(now) >= erraticGlitches }
+
+// erraticGlitches is the count of fading glitches (see erratic) from
+// which a sensor is erratic.
+const erraticGlitches = 3
 
 // observe filters one sample; it returns true when a glitch or an open
 // circuit was just found, so the caller can raise sensor_fault at once.
