@@ -6,43 +6,127 @@ import (
 	"time"
 )
 
-// stringTrend follows, every ten minutes, the string's float current and
+// strand is one string's trend over hours: its float current and its
+// common-mode temperature above the room (stringTrend).
+type strand struct {
+	cur     *sensor // the string's current; nil for a device reporting none
+	subject string  // battery, battery.string.S
+	// the float current, averaged over a day at rest (following a lower
+	// one at once), and whether it climbs
+	hasFloat   bool
+	floatBase  float64
+	floatClimb bool
+	warm       float64 // common-mode warming over five hours, °C
+	// cmBase is the string's median temperature above the room, averaged
+	// over a day with no load
+	cmBase    float64
+	hasCmBase bool
+	slotLoad  bool
+	tenI      history   // ten-minute string current
+	tenE      history   // ten-minute median temperature of its modules minus room
+	tenV      history   // ten-minute string terminal voltage
+	temps     []float64 // this tick's temperatures of its modules (several strings)
+}
+
+// rank orders strands by how much they stand out: a float current
+// climbing as the string warms, climbing, warming, neither.
+func (st *strand) rank(cfg *Config) int {
+	switch {
+	case st == nil:
+		return 0
+	case st.floatClimb && st.warm >= cfg.StringWarm:
+		return 3
+	case st.floatClimb:
+		return 2
+	case st.warm >= cfg.StringWarm:
+		return 1
+	}
+	return 0
+}
+
+// strandOf returns the trend of u's string: that of its current, or the
+// whole device's when it reports no current; nil when u is in none.
+func (dev *device) strandOf(u *unit) *strand {
+	if c := dev.currentOf(u); c != nil {
+		return c.strand
+	}
+	if len(dev.strands) == 1 && dev.strands[0].cur == nil {
+		return dev.strands[0]
+	}
+	return nil
+}
+
+// stringTrends follows the trend of each of dev's strings (see
+// stringTrend) and notes the one standing out most. all is the tick's
+// battery temperatures, sorted: a device's one string has them all; with
+// several, each has those of its own modules.
+func (d *Detector) stringTrends(dev *device, now int64, load bool, all []float64, r room) {
+	if d.newTen {
+		dev.tenA.push(r.amb, r.ambOK)
+	}
+	if len(dev.strands) == 0 {
+		dev.strands = append(dev.strands, &strand{subject: "battery"})
+	}
+	stale := int64(d.cfg.StaleAfter)
+	dev.worst = nil
+	for _, st := range dev.strands {
+		temps := all
+		if len(dev.strands) > 1 {
+			slices.Sort(st.temps)
+			temps = st.temps
+		}
+		cm, cmOK := 0.0, len(temps) > 0 && r.ambOK
+		if cmOK {
+			cm = median(temps) - r.amb
+		}
+		st.temps = st.temps[:0]
+		I, hasI := 0.0, false
+		if c := st.cur; c != nil && c.valid(now, stale) {
+			I, hasI = c.level, true
+		}
+		d.stringTrend(dev, st, now, I, hasI, load, cm, cmOK, r)
+		if dev.worst == nil || st.rank(&d.cfg) > dev.worst.rank(&d.cfg) {
+			dev.worst = st
+		}
+	}
+}
+
+// stringTrend follows, every ten minutes, a string's float current and
 // its common-mode temperature above the room, and notes a float current
 // climbing at the voltage the charger holds (VRLA thermal runaway, IEEE
 // 1491) and a string warming with no load and a steady room, over the
 // last five hours.
-func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load bool, cm float64, cmOK bool, r room) {
+func (d *Detector) stringTrend(dev *device, st *strand, now int64, I float64, hasI, load bool, cm float64, cmOK bool, r room) {
 	cfg := &d.cfg
 	if load {
-		dev.slotLoad = true
+		st.slotLoad = true
 	}
 	sv, svOK := 0.0, false
-	if c := dev.current; c != nil {
+	if c := st.cur; c != nil {
 		sv, svOK = d.terminal(c, now)
 	}
 	if d.newTen {
-		dev.tenI.push(I, hasI && !dev.slotLoad)
-		dev.tenE.push(cm, cmOK && !dev.slotLoad)
-		dev.tenA.push(r.amb, r.ambOK)
-		dev.tenV.push(sv, svOK && !dev.slotLoad)
-		dev.slotLoad = false
+		st.tenI.push(I, hasI && !st.slotLoad)
+		st.tenE.push(cm, cmOK && !st.slotLoad)
+		st.tenV.push(sv, svOK && !st.slotLoad)
+		st.slotLoad = false
 	}
 	quiet := dev.noDischargeFor(now, 2*time.Hour)
 	dt := float64(cfg.Tick) / 1e9
 	if hasI && quiet && !load && I >= 0 {
 		// the float current, following a lower one at once
-		if dev.hasFloat && I < dev.floatBase {
-			dev.floatBase = I
+		if st.hasFloat && I < st.floatBase {
+			st.floatBase = I
 		}
-		dayAverage(&dev.floatBase, &dev.hasFloat, I, dt)
+		dayAverage(&st.floatBase, &st.hasFloat, I, dt)
 	}
 	if cmOK && !load {
 		// the string's usual place relative to the room
-		dayAverage(&dev.cmBase, &dev.hasCmBase, cm, dt)
+		dayAverage(&st.cmBase, &st.hasCmBase, cm, dt)
 	}
 	const n = 30 // five hours of ten-minute slots
-	dev.floatClimb, dev.warm = false, 0
-	if e, ok := dev.tenE.slope(n); ok {
+	st.floatClimb, st.warm = false, 0
+	if e, ok := st.tenE.slope(n); ok {
 		// whatever the room did over the window may explain as much
 		lo, hi, okA := dev.tenA.span(n)
 		if r.ambOK {
@@ -51,29 +135,29 @@ func (d *Detector) stringTrend(dev *device, now int64, I float64, hasI, load boo
 			lo, hi = math.Min(lo, r.amb), math.Max(hi, r.amb)
 		}
 		if okA && hi-lo < cfg.StringRoomSpan {
-			dev.warm = float64(e*n) - (hi - lo)
+			st.warm = float64(e*n) - (hi - lo)
 			// a string catching up with a room that stepped up (an air
 			// conditioner failed and stayed off) warms towards its usual
 			// place: only warming beyond that place counts
-			if dev.hasCmBase && cmOK {
-				dev.warm = math.Min(dev.warm, cm-dev.cmBase)
+			if st.hasCmBase && cmOK {
+				st.warm = math.Min(st.warm, cm-st.cmBase)
 			}
 		}
 	}
-	if i, ok := dev.tenI.slope(n); ok && hasI && dev.hasFloat && quiet {
+	if i, ok := st.tenI.slope(n); ok && hasI && st.hasFloat && quiet {
 		rise := float64(i * n)
-		dev.floatClimb = rise >= math.Max(cfg.FloatMin, 0.5*dev.floatBase) && I >= cfg.FloatRatio*dev.floatBase
-		if dev.floatClimb && svOK && raised(&dev.tenV, 0, n, sv) {
+		st.floatClimb = rise >= math.Max(cfg.FloatMin, 0.5*st.floatBase) && I >= cfg.FloatRatio*st.floatBase
+		if st.floatClimb && svOK && raised(&st.tenV, 0, n, sv) {
 			// the charger raised the string's voltage (an equalising
 			// charge) and drives the current up itself: a VRLA runaway
 			// climbs at the float voltage the charger holds
-			dev.floatClimb = false
+			st.floatClimb = false
 		}
 	}
 	if within(dev.back.tempGap, now, n*10*time.Minute) {
 		// a module swapped in within the window charges, and may come in
 		// warmer than the one it replaced: neither is the string's trend
-		dev.floatClimb, dev.warm = false, 0
+		st.floatClimb, st.warm = false, 0
 	}
 }
 

@@ -77,25 +77,18 @@ type device struct {
 	// loadRef, the magnitude it had then
 	steadySince int64
 	loadRef     float64
-	hasFloat    bool
-	floatBase   float64
-	floatClimb  bool
 	charging    bool // current known and not a discharge
 	// inCharge: a charge at LoadCurrent or more is under way; fromFloat:
 	// it began from float, with no discharge before it and no module back
 	// from a gap (the charger feeding a fault, not a recharge), and is no
 	// load
 	inCharge, fromFloat bool
-	warm                float64 // common-mode warming over five hours, °C
-	// cmBase is the string's median temperature above the room, averaged
-	// over a day with no load
-	cmBase    float64
-	hasCmBase bool
-	slotLoad  bool
-	tenI      history // ten-minute string current
-	tenE      history // ten-minute median battery temperature minus room
-	tenA      history // ten-minute room air
-	tenV      history // ten-minute string terminal voltage
+	// strands are the trends of its strings (stringTrend): one a current
+	// point, or one for the whole device when it reports no current;
+	// worst is the one standing out most at the last tick
+	strands []*strand
+	worst   *strand
+	tenA    history // ten-minute room air
 	// per-minute median battery temperature and room air, and whether
 	// the string is at rest and both held steady (Config.QuietRise), and
 	// whether it is at rest with the room steady or unknown, whatever the
@@ -263,6 +256,11 @@ func (d *Detector) sensor(dev *device, point string) *sensor {
 	case roleCurrent:
 		dev.currents = append(dev.currents, s)
 		s.joint, s.recent = &jointState{}, &[32]timed{}
+		s.strand = &strand{cur: s, subject: info.subject}
+		if len(dev.strands) == 1 && dev.strands[0].cur == nil {
+			dev.strands = dev.strands[:0] // the whole device's, until now
+		}
+		dev.strands = append(dev.strands, s.strand)
 		if dev.current == nil {
 			dev.current = s
 		}

@@ -74,7 +74,10 @@
 //     (an equalising charge). A charge that began
 //     from float (no discharge before it, no module swapped in) is no
 //     load: a large bank's float current, or its climb, may pass
-//     Config.LoadCurrent.
+//     Config.LoadCurrent. In a bank of strings in parallel each string
+//     (battery.string.S.current) is followed on its own current and the
+//     median of its own modules, and its verdict goes to that string or
+//     its module standing out.
 //   - Internal shorts. A short drains its cell: the module or cell
 //     voltage falls against the median of its group while the string is
 //     at rest, often before its thermistor sees any heat. The deviation is

@@ -509,3 +509,52 @@ func TestLoneModuleDischarge(t *testing.T) {
 		})
 	}
 }
+
+// TestFloatClimbOneOfSeveralStrings: in a bank of three strings in
+// parallel, the one whose float current climbs as its modules warm (a
+// VRLA runaway) is warned, by its own current and its own modules; the
+// others, steady, are not.
+func TestFloatClimbOneOfSeveralStrings(t *testing.T) {
+	const h = time.Hour
+	ramp := func(t time.Duration, a, b float64) float64 {
+		return a + (b-a)*math.Max(0, math.Min(1, float64(t-6*h)/float64(4*h)))
+	}
+	for _, hot := range []int{1, 2, 3} {
+		t.Run(fmt.Sprintf("string %d", hot), func(t *testing.T) {
+			evs := feed(Config{}, 10*h, 10*time.Second, func(tt time.Duration) []Sample {
+				out := []Sample{{t0.Add(tt), "bms-1", "ambient.temperature", 25}}
+				for s := 1; s <= 3; s++ {
+					warm, cur := 0.0, 0.3
+					if s == hot {
+						warm, cur = ramp(tt, 0, 5), ramp(tt, 0.3, 8)
+					}
+					for m := 1; m <= 6; m++ {
+						v := math.Round((26+warm+0.05*float64((m+s)%3))*10) / 10
+						out = append(out, Sample{t0.Add(tt), "bms-1", fmt.Sprintf("battery.string.%d.module.%d.temperature", s, m), v})
+					}
+					out = append(out, Sample{t0.Add(tt), "bms-1", fmt.Sprintf("battery.string.%d.current", s), math.Round(cur*100) / 100})
+				}
+				return out
+			})
+			in := fmt.Sprintf("battery.string.%d", hot)
+			var warned *Event
+			for i := range evs {
+				e := &evs[i]
+				if e.Kind != KindThermalRunaway || e.Level == LevelAdvisory || e.State == StateCleared {
+					continue
+				}
+				if e.Subject != in && !strings.HasPrefix(e.Subject, in+".") {
+					t.Errorf("%s on %s, not in %s: %s", e.Level, e.Subject, in, e.Message)
+				} else if warned == nil {
+					warned = e
+				}
+			}
+			if warned == nil {
+				t.Fatalf("no warning on %s", in)
+			}
+			if !strings.Contains(fmt.Sprint(warned.Evidence["trigger"], warned.Evidence["corroborated_by"]), "float current climbing") {
+				t.Errorf("warned for %v, want the float current climbing: %s", warned.Evidence["trigger"], warned.Message)
+			}
+		})
+	}
+}

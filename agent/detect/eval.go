@@ -173,6 +173,11 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 			if valid {
 				sc = append(sc, ranked{v: s.level, s: s})
 				cmv = append(cmv, s.level)
+				if len(dev.strands) > 1 && s.unit != nil {
+					if st := dev.strandOf(s.unit); st != nil {
+						st.temps = append(st.temps, s.level)
+					}
+				}
 			} else {
 				s.hasX, s.accel, s.lrate, s.qrise = false, false, 0, 0
 				if newMin {
@@ -228,12 +233,8 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		}
 		d.scratch = sc[:0]
 	}
-	cm, cmOK := 0.0, len(cmv) > 0 && r.ambOK
-	if len(cmv) > 0 && (cmOK || newMin) {
+	if len(cmv) > 0 && (r.ambOK || newMin) {
 		slices.Sort(cmv)
-	}
-	if cmOK {
-		cm = median(cmv) - r.amb
 	}
 	if newMin {
 		if len(cmv) > 0 {
@@ -244,7 +245,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		dev.ambMin.push(r.amb, r.ambOK)
 		dev.quiet, dev.roomQuiet = d.atRest(dev, now, hasI, load, r.ambOK)
 	}
-	d.stringTrend(dev, now, I, hasI, load, cm, cmOK, r)
+	d.stringTrends(dev, now, load, cmv, r)
 
 	// voltages against their group
 	for _, g := range dev.groups {
@@ -311,6 +312,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	// the string as a whole: float current, common-mode warming, off-gas.
 	// Its verdict goes to the module standing out most, or the string.
 	strLvl, strWhy := none, ""
+	var ofStrand *strand // the string whose trend it is, if it is one
 	var lone *unit
 	unplaced := false
 	if curStep {
@@ -321,17 +323,17 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		strLvl, strWhy = warning, whyLoneStep
 	case unplaced:
 		strLvl, strWhy = warning, whyUnplacedStep
-	case dev.floatClimb && dev.warm >= cfg.StringWarm:
-		strLvl, strWhy = warning, "float current climbing as the string warms"
-	case dev.floatClimb:
-		strLvl, strWhy = advisory, "float current climbing"
-	case dev.warm >= cfg.StringWarm:
-		strLvl, strWhy = advisory, "string warming with no load and a steady room"
+	case dev.worst.rank(cfg) == 3:
+		strLvl, strWhy, ofStrand = warning, "float current climbing as the string warms", dev.worst
+	case dev.worst.rank(cfg) == 2:
+		strLvl, strWhy, ofStrand = advisory, "float current climbing", dev.worst
+	case dev.worst.rank(cfg) == 1:
+		strLvl, strWhy, ofStrand = advisory, "string warming with no load and a steady room", dev.worst
 	case curStep:
 		strLvl, strWhy = advisory, "float current stepped up at rest"
 	}
 	if hotJoint != nil && hotJoint.joint.heat >= cfg.JointHeat {
-		strLvl, strWhy = warning, "heat in the string's wiring"
+		strLvl, strWhy, ofStrand = warning, "heat in the string's wiring", nil
 	}
 	switch {
 	case r.gas >= critical:
@@ -345,8 +347,19 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		if dev.current != nil {
 			target = dev.current.info.subject
 		}
+		// a string's trend goes to that string, or its module standing out
+		in := "battery"
+		if ofStrand != nil {
+			in = ofStrand.subject
+			if ofStrand.cur != nil {
+				target = ofStrand.cur.info.subject
+			}
+		}
 		var best *sensor
 		for _, u := range dev.units {
+			if !holds(in, u.subject) {
+				continue
+			}
 			for _, s := range u.temps {
 				if s.valid(now, stale) && s.hasX && s.refKind == refNeighbours && (best == nil || s.x > best.x) {
 					best = s

@@ -152,7 +152,7 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 	if r.gas >= warning {
 		also = append(also, "off-gas")
 	}
-	if dev.floatClimb {
+	if st := dev.strandOf(u); st != nil && st.floatClimb {
 		also = append(also, "float current climbing")
 	} else if curStep > 0 && !voltEv && !stepEv && !shortEv && !unplaced {
 		also = append(also, "float current step")
@@ -275,10 +275,14 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 	if r.gas > none {
 		ev["offgas_point"], ev["offgas_rise_ppm"] = r.gasPoint, round3(r.gasRise)
 	}
-	if dev.current != nil && dev.current.hasLevel {
-		ev["current"] = round3(dev.current.level)
-		if dev.hasFloat {
-			ev["float_baseline"] = round3(dev.floatBase)
+	c := dev.currentOf(u)
+	if c == nil {
+		c = dev.current
+	}
+	if c != nil && c.hasLevel {
+		ev["current"] = round3(c.level)
+		if c.strand.hasFloat {
+			ev["float_baseline"] = round3(c.strand.floatBase)
 		}
 	}
 	if c := dev.currentOf(u); c != nil && c.iStep > 0 && st != StateCleared {

@@ -310,7 +310,8 @@ type sensor struct {
 	// between them (sum of module voltages minus the string's) as a
 	// resistance, its baseline, and the heat of the excess held three
 	// minutes
-	joint *jointState // currents only
+	joint  *jointState // currents only
+	strand *strand     // currents only: its string's trend
 	// the last raw samples of a current or string voltage, to line them
 	// up with module voltages polled at another rate
 	recent  *[32]timed // currents and string voltages only

@@ -54,6 +54,9 @@ func (s *Scenario) build(cfg physics.Config, soc, dt float64, fast bool) error {
 	if s.opt.Modules > 0 {
 		cfg.Modules = s.opt.Modules
 	}
+	if s.opt.Strings > 0 {
+		cfg.Strings = s.opt.Strings
+	}
 	room0 := s.param("room_c", s.uniform(19, 27))
 	amp := s.uniform(0.3, 2.5)
 	phase := s.uniform(0, day)

@@ -105,6 +105,8 @@ type Options struct {
 	// Modules overrides the number of modules (VRLA monoblocs) per string,
 	// to try the detector on rack sizes the draw does not make.
 	Modules int
+	// Strings overrides the number of strings, likewise.
+	Strings int
 }
 
 // Scenario is one family and seed, ready to run.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"strings"
@@ -256,6 +257,25 @@ func TestModulesOption(t *testing.T) {
 				if got := s.truth.Rack.Modules; got != mods || s.rack.Cfg.Modules != mods {
 					t.Errorf("%s seed %d: %d modules (rack %d), want %d", fam, seed, got, s.rack.Cfg.Modules, mods)
 				}
+			}
+		}
+	}
+}
+
+// Options.Strings sets the number of strings likewise, and every string
+// reports its own current.
+func TestStringsOption(t *testing.T) {
+	for _, fam := range append(RunawayFamilies(), NuisanceFamilies()...) {
+		s, err := New(fam, 3, Options{Strings: 3})
+		if err != nil {
+			t.Fatalf("%s, 3 strings: %v", fam, err)
+		}
+		if got := s.truth.Rack.Strings; got != 3 || len(s.inst.strs) != 3 {
+			t.Errorf("%s: %d strings (%d reported), want 3", fam, got, len(s.inst.strs))
+		}
+		for i, st := range s.inst.strs {
+			if want := fmt.Sprintf("battery.string.%d.current", i+1); st.pCur != want {
+				t.Errorf("%s: string %d current %q, want %q", fam, i+1, st.pCur, want)
 			}
 		}
 	}
