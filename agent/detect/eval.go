@@ -313,6 +313,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	// Its verdict goes to the module standing out most, or the string.
 	strLvl, strWhy := none, ""
 	var ofStrand *strand // the string whose trend it is, if it is one
+	worst := dev.worst.rank(cfg)
 	var lone *unit
 	unplaced := false
 	if curStep {
@@ -323,11 +324,11 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		strLvl, strWhy = warning, whyLoneStep
 	case unplaced:
 		strLvl, strWhy = warning, whyUnplacedStep
-	case dev.worst.rank(cfg) == 3:
+	case worst == 3:
 		strLvl, strWhy, ofStrand = warning, "float current climbing as the string warms", dev.worst
-	case dev.worst.rank(cfg) == 2:
+	case worst == 2:
 		strLvl, strWhy, ofStrand = advisory, "float current climbing", dev.worst
-	case dev.worst.rank(cfg) == 1:
+	case worst == 1:
 		strLvl, strWhy, ofStrand = advisory, "string warming with no load and a steady room", dev.worst
 	case curStep:
 		strLvl, strWhy = advisory, "float current stepped up at rest"

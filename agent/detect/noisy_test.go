@@ -10,10 +10,10 @@ import (
 // (up to 0.8 °C of noise, 1 °C resolution) over many seeds: a module whose
 // sensor takes an offset step is not heating, and one that heats is still
 // warned well before its sensor reaches 60 °C, with no part of its heat
-// taken for an offset step. On a noisy sensor the
-// median of three can take a step in two moves, and the samples right
-// after it scatter by a degree: a step judged on single samples was
-// counted as heat on 18 of these 160 racks.
+// taken for an offset step. On a noisy sensor the median of three can
+// take a step in two moves, and the samples right after it scatter by a
+// degree: with steps judged on single samples, 22 of these 280 racks were
+// judged wrong; 5 now, each row's bound its count.
 func TestNoisyThermistor(t *testing.T) {
 	if testing.Short() {
 		t.Skip("hundreds of simulated hours")
@@ -24,14 +24,14 @@ func TestNoisyThermistor(t *testing.T) {
 		noise, res   float64
 		every        time.Duration
 		step         float64 // offset step of module 4's sensor, °C; 0 = it heats instead
-		maxWarned    int     // racks of the seeds warned on (offset) or not warned in time (heat)
+		maxWrong     int     // racks judged wrong: warned (offset); late, or heat taken for a step (heating)
 		wantStepSeen int     // racks with a sensor_fault step on module 4, at least (offset)
 	}{
 		{"0.15 °C at 10 s, a 3 °C step", 0.15, 0.1, 10 * time.Second, 3, 0, seeds},
 		{"0.3 °C at 0.5 °C resolution, 2 s, a 3 °C step", 0.3, 0.5, 2 * time.Second, 3, 0, seeds},
 		{"0.7 °C at 5 s, a 3.8 °C step", 0.7, 0.1, 5 * time.Second, 3.8, 0, seeds},
 		{"0.5 °C at 1 °C resolution, 10 s, a 3.5 °C step", 0.5, 1, 10 * time.Second, 3.5, 3, seeds - 5},
-		{"0.8 °C at 5 s, a 5 °C step", 0.8, 0.1, 5 * time.Second, 5, 3, seeds - 5},
+		{"0.8 °C at 5 s, a 5 °C step", 0.8, 0.1, 5 * time.Second, 5, 2, seeds - 5},
 		{"0.7 °C at 5 s, heating", 0.7, 0.1, 5 * time.Second, 0, 0, 0},
 		{"0.5 °C at 1 °C resolution, 10 s, heating", 0.5, 1, 10 * time.Second, 0, 0, 0},
 	} {
@@ -83,8 +83,8 @@ func TestNoisyThermistor(t *testing.T) {
 					t.Logf("seed %d: warned at %v, sensor at 60 °C at %v, a step seen in its heat: %v", seed, warned, hot, heatAsStep)
 				}
 			}
-			if bad > c.maxWarned {
-				t.Errorf("%d of %d racks judged wrong, want at most %d", bad, seeds, c.maxWarned)
+			if bad > c.maxWrong {
+				t.Errorf("%d of %d racks judged wrong, want at most %d", bad, seeds, c.maxWrong)
 			}
 			if c.step > 0 && seen < c.wantStepSeen {
 				t.Errorf("the step seen as a sensor_fault on %d of %d racks, want at least %d", seen, seeds, c.wantStepSeen)
