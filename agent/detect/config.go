@@ -208,6 +208,14 @@ type Config struct {
 	// neighbours move by StuckDelta before it is a stuck sensor. 15m, 1.5.
 	StuckAfter time.Duration `yaml:"stuck_after"`
 	StuckDelta float64       `yaml:"stuck_delta"`
+	// ErraticGlitches is the count of a sensor's glitches (spikes, steps,
+	// values out of range), each fading with the time constant
+	// ErraticFade, from which it is erratic: a failing probe or its wiring
+	// (one dropping in and out of a BMS's maximum), whose movements make
+	// no more than a thermal_runaway advisory; how hot it is still counts
+	// in full. 3 and 1h.
+	ErraticGlitches float64       `yaml:"erratic_glitches"`
+	ErraticFade     time.Duration `yaml:"erratic_fade"`
 
 	// Air names, per battery device, the devices whose ambient.* and gas.*
 	// readings are its room and cabinet air. A device not listed breathes
@@ -273,6 +281,8 @@ func DefaultConfig() Config {
 		StepJump:            2,
 		StuckAfter:          15 * time.Minute,
 		StuckDelta:          1.5,
+		ErraticGlitches:     3,
+		ErraticFade:         time.Hour,
 	}
 }
 
@@ -283,7 +293,7 @@ func (c Config) withDefaults() Config {
 		{&c.Tick, &d.Tick}, {&c.Smoothing, &d.Smoothing}, {&c.Confirm, &d.Confirm},
 		{&c.Clear, &d.Clear}, {&c.StaleAfter, &d.StaleAfter}, {&c.CommsLost, &d.CommsLost}, {&c.Settle, &d.Settle},
 		{&c.AccelWindow, &d.AccelWindow}, {&c.FastHold, &d.FastHold}, {&c.StuckAfter, &d.StuckAfter},
-		{&c.QuietWindow, &d.QuietWindow},
+		{&c.QuietWindow, &d.QuietWindow}, {&c.ErraticFade, &d.ErraticFade},
 	}
 	for _, p := range durs {
 		if *p.v == 0 {
@@ -308,6 +318,7 @@ func (c Config) withDefaults() Config {
 		{&c.FloatRatio, &d.FloatRatio}, {&c.FloatMin, &d.FloatMin}, {&c.FloatStep, &d.FloatStep},
 		{&c.StringWarm, &d.StringWarm}, {&c.StringRoomSpan, &d.StringRoomSpan}, {&c.SensorMin, &d.SensorMin},
 		{&c.SensorMax, &d.SensorMax}, {&c.SpikeJump, &d.SpikeJump}, {&c.StepJump, &d.StepJump}, {&c.StuckDelta, &d.StuckDelta},
+		{&c.ErraticGlitches, &d.ErraticGlitches},
 	}
 	for _, p := range fls {
 		if *p.v == 0 {
@@ -342,7 +353,7 @@ func (c Config) Validate() error {
 	c = c.withDefaults()
 	switch {
 	case c.Tick < 0 || c.Smoothing < 0 || c.Confirm < 0 || c.Clear < 0 || c.StaleAfter < 0 || c.Settle < 0 ||
-		c.CommsLost < 0 || c.AccelWindow < 0 || c.FastHold < 0 || c.StuckAfter < 0:
+		c.CommsLost < 0 || c.AccelWindow < 0 || c.FastHold < 0 || c.StuckAfter < 0 || c.ErraticFade < 0:
 		return fmt.Errorf("detect: durations must not be negative")
 	case !(c.RiseAdvisory < c.RiseWarning && c.RiseWarning < c.RiseCritical):
 		return fmt.Errorf("detect: rise_advisory < rise_warning < rise_critical, got %g, %g, %g",
@@ -359,6 +370,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("detect: quiet_window must be 10m to %dm, got %s", histLen-2, c.QuietWindow)
 	case c.QuietSpan < 0:
 		return fmt.Errorf("detect: quiet_span must not be negative, got %g", c.QuietSpan)
+	case c.ErraticGlitches < 1:
+		return fmt.Errorf("detect: erratic_glitches must be 1 or more, got %g", c.ErraticGlitches)
 	case c.CommonModeGain < 0 || c.AmbientGain < 0 || c.DriftPerHour < 0 || c.RiseNoiseZ < 0:
 		return fmt.Errorf("detect: drift_per_hour, common_mode_gain, ambient_gain and rise_noise_z must not be negative")
 	}

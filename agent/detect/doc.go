@@ -27,7 +27,8 @@
 //     are sensor_fault, and a faulty sensor never feeds the verdict. A
 //     sensor back from a gap, an open circuit or a module swap is watched
 //     for Config.Settle before its rise counts. A sensor that glitches
-//     again and again (three or so within the last hour: a probe dropping
+//     again and again (Config.ErraticGlitches times, each fading over
+//     Config.ErraticFade: three within the last hour or so; a probe dropping
 //     in and out of a BMS's maximum) is erratic: how it moves makes no
 //     more than a thermal_runaway advisory, only how hot it is more.
 //   - Differential rise. Each battery temperature is smoothed and compared

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 	"time"
 )
@@ -21,15 +22,17 @@ func TestErraticSensor(t *testing.T) {
 		drift    float64 // °C/h of the bad probe, from 1 h on
 		dropout  float64
 		heat     bool // module 3 heats from 6 h on
+		cfg      Config
 		wantWarn bool
 	}{
-		{"a drifting probe in and out of the maximum", 2, 0.2, false, false},
-		{"a drifting probe dropping out now and then", 1.5, 0.05, false, false},
-		{"heat hours after the glitches", 0, 0, true, true},
+		{"a drifting probe in and out of the maximum", 2, 0.2, false, Config{}, false},
+		{"a drifting probe dropping out now and then", 1.5, 0.05, false, Config{}, false},
+		{"heat hours after the glitches", 0, 0, true, Config{}, true},
+		{"the rule turned off: the flickering probe warns", 2, 0.2, false, Config{ErraticGlitches: 1000}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(7))
-			evs := feed(Config{}, 8*time.Hour, every, func(tt time.Duration) []Sample {
+			evs := feed(c.cfg, 8*time.Hour, every, func(tt time.Duration) []Sample {
 				var out []Sample
 				for m := 1; m <= 8; m++ {
 					base := 30 + 0.05*float64(m) + rng.NormFloat64()*0.1
@@ -66,7 +69,7 @@ func TestErraticSensor(t *testing.T) {
 			}
 			switch {
 			case c.wantWarn && warn == nil:
-				t.Error("no thermal_runaway warning on a module heating")
+				t.Error("no thermal_runaway warning")
 			case !c.wantWarn && warn != nil:
 				t.Errorf("thermal_runaway %s at %v: %s", warn.Level, warn.Time.Sub(t0), warn.Message)
 			}
@@ -74,5 +77,25 @@ func TestErraticSensor(t *testing.T) {
 				t.Errorf("no sensor_fault on module 3's maximum: %+v", f)
 			}
 		})
+	}
+}
+
+// TestErraticConfig: erratic_glitches below one is refused, naming its key.
+func TestErraticConfig(t *testing.T) {
+	for _, c := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{ErraticGlitches: -1}, "erratic_glitches"},
+		{Config{ErraticFade: -time.Minute}, "durations"},
+		{Config{ErraticGlitches: 5, ErraticFade: 2 * time.Hour}, ""},
+	} {
+		err := c.cfg.Validate()
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%+v: %v", c.cfg, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%v: error %v, want one naming %s", c.cfg.ErraticGlitches, err, c.want)
+		}
 	}
 }

@@ -77,7 +77,7 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 		if s.accel && l < warning {
 			l, w = warning, "accelerating"
 		}
-		if l > advisory && !hotNow && s.erratic(now) {
+		if l > advisory && !hotNow && s.erratic(now, cfg) {
 			// a sensor glitching again and again: how it moves is no
 			// more than an advisory
 			l = advisory

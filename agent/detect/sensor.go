@@ -212,8 +212,8 @@ type sensor struct {
 	glitchPrev float64 // the last good value before it
 	glitchWhy  string
 	glitches   int
-	// glitchW counts the glitches, each fading with a time constant of
-	// an hour from glitchWT on (see erratic)
+	// glitchW counts the glitches, each fading with the time constant
+	// Config.ErraticFade from glitchWT on (see erratic)
 	glitchW   float64
 	glitchWT  int64
 	sameSince int64
@@ -376,33 +376,31 @@ func (s *sensor) valid(now int64, stale int64) bool {
 	return s.hasLevel && now-s.lastT <= stale && s.nanRun == 0 && !s.stuck
 }
 
-// glitch records a rejected sample.
-func (s *sensor) glitch(t int64, v, prev float64, why string) {
+// glitch records a rejected sample; fade is Config.ErraticFade.
+func (s *sensor) glitch(t int64, v, prev float64, why string, fade time.Duration) {
 	s.glitchT, s.glitchV, s.glitchPrev, s.glitchWhy = t, v, prev, why
 	s.glitches++
-	s.glitchW = s.recentGlitches(t) + 1
+	s.glitchW = s.recentGlitches(t, fade) + 1
 	s.glitchWT = t
 }
 
 // recentGlitches is the number of the sensor's glitches, each fading
-// with a time constant of an hour, at now.
-func (s *sensor) recentGlitches(now int64) float64 {
+// with the time constant fade, at now.
+func (s *sensor) recentGlitches(now int64, fade time.Duration) float64 {
 	if s.glitchW == 0 {
 		return 0
 	}
-	return s.glitchW * math.Exp(-float64(now-s.glitchWT)/float64(time.Hour))
+	return s.glitchW * math.Exp(-float64(now-s.glitchWT)/float64(fade))
 }
 
-// erratic says the sensor glitched about erraticGlitches times or more
-// within the last hour or so: spikes, steps and values out of range one
-// after the other are a failing sensor or its wiring (a probe dropping
-// in and out of a BMS's minimum or maximum), not heat. Its rise alone
-// makes no more than an advisory.
-func (s *sensor) erratic(now int64) bool { return s.recentGlitches(now) >= erraticGlitches }
-
-// erraticGlitches is the count of fading glitches (see erratic) from
-// which a sensor is erratic.
-const erraticGlitches = 3
+// erratic says the sensor glitched Config.ErraticGlitches times or more,
+// each fading over Config.ErraticFade: spikes, steps and values out of
+// range one after the other are a failing sensor or its wiring (a probe
+// dropping in and out of a BMS's minimum or maximum), not heat. Its
+// movements alone make no more than an advisory.
+func (s *sensor) erratic(now int64, cfg *Config) bool {
+	return s.recentGlitches(now, cfg.ErraticFade) >= cfg.ErraticGlitches
+}
 
 // observe filters one sample; it returns true when a glitch or an open
 // circuit was just found, so the caller can raise sensor_fault at once.
@@ -421,11 +419,11 @@ func (s *sensor) observe(d *Detector, t int64, v float64) bool {
 	s.nanRun = 0
 	isTemp := s.info.role == roleTemp || s.info.role == roleAmbient
 	if isTemp && (v < cfg.SensorMin || v > cfg.SensorMax) {
-		s.glitch(t, v, s.last, "out of range")
+		s.glitch(t, v, s.last, "out of range", cfg.ErraticFade)
 		return true
 	}
 	if s.info.role == roleGas && v < 0 {
-		s.glitch(t, v, s.last, "negative concentration")
+		s.glitch(t, v, s.last, "negative concentration", cfg.ErraticFade)
 		return true
 	}
 	if !isTemp || !s.hasLast {
@@ -453,11 +451,11 @@ func (s *sensor) observe(d *Detector, t int64, v float64) bool {
 			return false
 		case math.Abs(v-s.last) <= jump:
 			s.pending = false
-			s.glitch(s.pendT, s.pend, s.last, "spike")
+			s.glitch(s.pendT, s.pend, s.last, "spike", cfg.ErraticFade)
 			s.accept(d, t, v)
 			return true
 		default:
-			s.glitch(s.pendT, s.pend, s.last, "spike")
+			s.glitch(s.pendT, s.pend, s.last, "spike", cfg.ErraticFade)
 			s.pend, s.pendV, s.pendT, s.pendN = v, v, t, 1
 			return true
 		}

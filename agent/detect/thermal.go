@@ -54,7 +54,7 @@ func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dt
 			h = math.Min(h, s.stepJ+d.cfg.StepJump)
 			s.cusum = math.Max(0, s.cusum-h)
 			s.stepSum += h
-			s.glitch(s.stepT, s.stepLvl+h, s.stepLvl, "step")
+			s.glitch(s.stepT, s.stepLvl+h, s.stepLvl, "step", cfg.ErraticFade)
 		}
 		s.stepT = 0
 	}
