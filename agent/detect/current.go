@@ -67,7 +67,6 @@ func (d *Detector) stringTrends(dev *device, now int64, load bool, all []float64
 	if len(dev.strands) == 0 {
 		dev.strands = append(dev.strands, &strand{subject: "battery"})
 	}
-	stale := int64(d.cfg.StaleAfter)
 	dev.worst = nil
 	for _, st := range dev.strands {
 		temps := all
@@ -75,16 +74,8 @@ func (d *Detector) stringTrends(dev *device, now int64, load bool, all []float64
 			slices.Sort(st.temps)
 			temps = st.temps
 		}
-		cm, cmOK := 0.0, len(temps) > 0 && r.ambOK
-		if cmOK {
-			cm = median(temps) - r.amb
-		}
+		d.stringTrend(dev, st, now, load, temps, r)
 		st.temps = st.temps[:0]
-		I, hasI := 0.0, false
-		if c := st.cur; c != nil && c.valid(now, stale) {
-			I, hasI = c.level, true
-		}
-		d.stringTrend(dev, st, now, I, hasI, load, cm, cmOK, r)
 		if dev.worst == nil || st.rank(&d.cfg) > dev.worst.rank(&d.cfg) {
 			dev.worst = st
 		}
@@ -92,12 +83,21 @@ func (d *Detector) stringTrends(dev *device, now int64, load bool, all []float64
 }
 
 // stringTrend follows, every ten minutes, a string's float current and
-// its common-mode temperature above the room, and notes a float current
-// climbing at the voltage the charger holds (VRLA thermal runaway, IEEE
-// 1491) and a string warming with no load and a steady room, over the
-// last five hours.
-func (d *Detector) stringTrend(dev *device, st *strand, now int64, I float64, hasI, load bool, cm float64, cmOK bool, r room) {
+// its common-mode temperature above the room (the median of temps, its
+// modules' temperatures, sorted), and notes a float current climbing at
+// the voltage the charger holds (VRLA thermal runaway, IEEE 1491) and a
+// string warming with no load and a steady room, over the last five
+// hours.
+func (d *Detector) stringTrend(dev *device, st *strand, now int64, load bool, temps []float64, r room) {
 	cfg := &d.cfg
+	cm, cmOK := 0.0, len(temps) > 0 && r.ambOK
+	if cmOK {
+		cm = median(temps) - r.amb
+	}
+	I, hasI := 0.0, false
+	if c := st.cur; c != nil && c.valid(now, int64(cfg.StaleAfter)) {
+		I, hasI = c.level, true
+	}
 	if load {
 		st.slotLoad = true
 	}
