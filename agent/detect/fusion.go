@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
@@ -275,25 +276,23 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 	if r.gas > none {
 		ev["offgas_point"], ev["offgas_rise_ppm"] = r.gasPoint, round3(r.gasRise)
 	}
-	c := dev.currentOf(u)
-	if c == nil {
-		c = dev.current
-	}
-	if c != nil && c.hasLevel {
+	// the current of u's string (the device's first for a unit in none)
+	uc := dev.currentOf(u)
+	if c := cmp.Or(uc, dev.current); c != nil && c.hasLevel {
 		ev["current"] = round3(c.level)
 		if c.strand.hasFloat {
 			ev["float_baseline"] = round3(c.strand.floatBase)
 		}
 	}
-	if c := dev.currentOf(u); c != nil && c.iStep > 0 && st != StateCleared {
-		ev["float_current_step_a"] = round3(c.iStep)
+	if uc != nil && uc.iStep > 0 && st != StateCleared {
+		ev["float_current_step_a"] = round3(uc.iStep)
 	}
 	if u.fastRate != 0 && u.fastUntil >= now {
 		ev["fast_rate_c_per_s"] = round3(u.fastRate)
 	}
-	if c := dev.currentOf(u); c != nil && c.joint.heat > 0 && st != StateCleared {
-		ev["joint_heat_w"] = round3(c.joint.heat)
-		ev["joint_excess_voltage"] = round3(c.joint.excessV)
+	if uc != nil && uc.joint.heat > 0 && st != StateCleared {
+		ev["joint_heat_w"] = round3(uc.joint.heat)
+		ev["joint_excess_voltage"] = round3(uc.joint.excessV)
 	}
 	if why == "far below its group under discharge" && st != StateCleared {
 		ev["discharge_deviation_percent"] = round3(100 * u.heatDev)
@@ -324,9 +323,9 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 	case why == "heating fast with no discharge" && s != nil:
 		msg = fmt.Sprintf("%s heating %.1f °C/min with no discharge and no room change to explain it", u.subject, s.lrate)
 	case why == "heat in the string's wiring":
-		if c := dev.currentOf(u); c != nil {
+		if uc != nil {
 			msg = fmt.Sprintf("%s: about %.0f W in the string's wiring (%.2f V lost between its modules beyond the usual, at %.0f A): a loose or corroded joint",
-				u.subject, c.joint.heat, c.joint.excessV, math.Abs(c.level))
+				u.subject, uc.joint.heat, uc.joint.excessV, math.Abs(uc.level))
 		} else {
 			msg = u.subject + ": " + why
 		}

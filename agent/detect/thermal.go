@@ -41,7 +41,9 @@ func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dt
 		// judged on the samples since the step, which a noisy sensor's
 		// newest sample alone would not tell: their mean against the
 		// smoothed level before it (the jump from one sample to the next
-		// is off by the noise of both), and their trend
+		// is off by the noise of both) and against the sample it jumped
+		// from (the level lags a sensor that was heating, and would take
+		// that heat for part of the step), and their trend
 		post := s.stepPost.mean()
 		h := post - s.stepLvl
 		climb := s.med - (s.stepBase + s.stepJ)
