@@ -105,12 +105,16 @@
 //     string carries the same current, so a voltage held
 //     Config.DischargeDeviation below its group while the string discharges
 //     turns the missing voltage times the current into heat inside it (a
-//     high-resistance cell, a cell driven towards reversal): a warning from
-//     Config.DischargeHeat watts. The sum of a string's module voltages
-//     minus its terminal voltage, from the same poll, is what its wiring
-//     drops (with one module, between it and the terminals); its excess
-//     over the wiring's own baseline resistance, times the current, is
-//     heat in a joint: a warning from Config.JointHeat.
+//     high-resistance cell, a cell driven towards reversal, even below
+//     zero): a warning from Config.DischargeHeat watts. A module's mean
+//     cell voltage (battery.module.N.cell.avg.voltage) counts for the
+//     module, times its cells (the string's voltage over the sum of the
+//     means at rest). The sum of a string's module voltages (with none,
+//     its cell voltages; with none, its mean cell voltages times the
+//     cells) minus its terminal voltage, from the same poll, is what its
+//     wiring drops (with one module, between it and the terminals); its
+//     excess over the wiring's own baseline resistance, times the
+//     current, is heat in a joint: a warning from Config.JointHeat.
 //   - Corroboration. A cell or module voltage sagging against its group,
 //     off-gas (gas.h2, gas.co, gas.voc) rising above its baseline in the
 //     room, and a climbing float current each raise a module's verdict by

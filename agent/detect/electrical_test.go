@@ -234,6 +234,85 @@ func TestDischargeHeat(t *testing.T) {
 	}
 }
 
+// TestDischargeHeatCells checks the discharge-heat rule where the BMS
+// reports cells, or each module's mean cell voltage, instead of modules:
+// 8 modules of 16 cells at 100 A. A cell driven below zero by its string
+// (a weak cell in reversal) is heat, a cell reading zero (a sense wire
+// off) is no reading, and a mean cell voltage stands for the module it is
+// the mean of, when the string voltage tells how many cells that is.
+func TestDischargeHeatCells(t *testing.T) {
+	const cellV, amps = 3.125, 100.0
+	for _, c := range []struct {
+		name    string
+		avg     bool    // battery.module.N.cell.avg.voltage instead of every cell
+		v       float64 // cell 2 of module 3 (avg: module 3's mean) under discharge
+		rest    bool    // v also at rest, with no discharge at all
+		want    string
+		message string
+	}{
+		{"a cell 5 % below its group (16 W) is nothing", false, 0.95 * cellV, false, "", ""},
+		{"a cell driven to -1.5 V (460 W) is a warning", false, -1.5, false, LevelWarning, "driven into reversal"},
+		{"a cell reading zero (a sense wire off) is nothing", false, 0, false, "", ""},
+		{"a negative reading at rest is no reading", false, -1.5, true, "", ""},
+		{"a module's mean cell voltage 5 % below (250 W) is a warning", true, 0.95 * cellV, false, LevelWarning, "below its group under discharge"},
+		{"a mean cell voltage 1 % below (50 W) is nothing", true, 0.99 * cellV, false, "", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(3))
+			start := 30 * time.Minute
+			evs := feed(DefaultConfig(), time.Hour, 10*time.Second, func(at time.Duration) []Sample {
+				out := modules(at, 8, func(int) float64 { return 25 })
+				I, v0 := 0.0, 3.25
+				load := at > start && !c.rest
+				if load {
+					I, v0 = -amps, cellV
+				}
+				sum := 0.0
+				for m := 1; m <= 8; m++ {
+					for k := 1; k <= 16; k++ {
+						v := v0 + rng.NormFloat64()*0.002
+						if m == 3 && (k == 2 || c.avg) && (load || c.rest && at > start) {
+							v = c.v + rng.NormFloat64()*0.002
+						}
+						sum += v
+						if !c.avg {
+							out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.cell.%d.voltage", m, k), math.Round(v*1000) / 1000})
+						} else if k == 1 {
+							out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.cell.avg.voltage", m), math.Round(v*1000) / 1000})
+						}
+					}
+				}
+				return append(out, Sample{t0.Add(at), "bms-1", "battery.current", I},
+					Sample{t0.Add(at), "bms-1", "battery.voltage", math.Round(sum*10) / 10},
+					Sample{t0.Add(at), "bms-1", "battery.charge", 70})
+			})
+			got, subj, e := levelOn(evs)
+			if (got == LevelWarning || got == LevelCritical) != (c.want == LevelWarning) {
+				t.Fatalf("highest thermal_runaway level %q, want %q", got, c.want)
+			}
+			if c.want != LevelWarning {
+				return
+			}
+			if subj != "battery.module.3" {
+				t.Errorf("warning on %s, want battery.module.3", subj)
+			}
+			want := (cellV - c.v) * amps
+			if c.avg {
+				want *= 16
+			}
+			if w, _ := e.Evidence["discharge_heat_w"].(float64); math.Abs(w-want) > 0.2*want {
+				t.Errorf("heat %v W, want about %.0f", e.Evidence["discharge_heat_w"], want)
+			}
+			if !strings.Contains(e.Message, c.message) {
+				t.Errorf("message %q, want it to say %q", e.Message, c.message)
+			}
+			if lag := e.Time.Sub(t0.Add(start)); lag > 5*time.Minute {
+				t.Errorf("warning %v into the discharge, want within 5 minutes", lag)
+			}
+		})
+	}
+}
+
 // TestJointHeat checks the wiring rule: module voltages polled every
 // minute, the string voltage and current every second; under a 20-minute
 // discharge the string loses what its wiring drops.
@@ -242,19 +321,22 @@ func TestJointHeat(t *testing.T) {
 		name  string
 		joint func(min float64) float64 // joint resistance, Ω, minutes into the discharge
 		slope float64                   // module voltage fall under discharge, V/min
-		cells bool                      // cell voltages (battery.cell.N) instead of modules
+		names string                    // "cell": battery.cell.N.voltage instead of modules; "modcell": 4 cells of each module; "avg": each module's mean cell voltage
 		every time.Duration             // module poll interval (0: a minute)
 		mods  int                       // modules in the string (0: 8)
 		shown int                       // of them reported (0: all)
 		want  bool
 	}{
-		{"a joint growing to 50 mΩ at 80 A (320 W) is a warning", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, false, 0, 0, 0, true},
-		{"the same seen through cell voltages", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, true, 0, 0, 0, true},
-		{"the same with modules polled every two minutes", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, false, 2 * time.Minute, 0, 0, true},
-		{"sound wiring of 20 mΩ is nothing", func(float64) float64 { return 0.02 }, 0.05, false, 0, 0, 0, false},
-		{"a steep end of discharge polled at two rates is nothing", func(float64) float64 { return 0.01 }, 1.5, false, 0, 0, 0, false},
-		{"a string of one module: the joint at its terminal", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, false, 0, 1, 0, true},
-		{"two of eight modules reported: a steep end of discharge is nothing", func(float64) float64 { return 0.01 }, 1.5, false, 0, 8, 2, false},
+		{"a joint growing to 50 mΩ at 80 A (320 W) is a warning", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "", 0, 0, 0, true},
+		{"the same seen through cell voltages", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "cell", 0, 0, 0, true},
+		{"the same seen through each module's cells", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "modcell", 0, 0, 0, true},
+		{"the same seen through each module's mean cell voltage", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "avg", 0, 0, 0, true},
+		{"sound wiring seen through mean cell voltages is nothing", func(float64) float64 { return 0.02 }, 0.05, "avg", 0, 0, 0, false},
+		{"the same with modules polled every two minutes", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "", 2 * time.Minute, 0, 0, true},
+		{"sound wiring of 20 mΩ is nothing", func(float64) float64 { return 0.02 }, 0.05, "", 0, 0, 0, false},
+		{"a steep end of discharge polled at two rates is nothing", func(float64) float64 { return 0.01 }, 1.5, "", 0, 0, 0, false},
+		{"a string of one module: the joint at its terminal", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "", 0, 1, 0, true},
+		{"two of eight modules reported: a steep end of discharge is nothing", func(float64) float64 { return 0.01 }, 1.5, "", 0, 8, 2, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(9))
@@ -281,11 +363,18 @@ func TestJointHeat(t *testing.T) {
 					out = append(out, modules(at, mods, func(int) float64 { return 25 })...)
 					for m := 1; m <= shown; m++ {
 						v := mv + rng.NormFloat64()*0.02
-						p := fmt.Sprintf("battery.module.%d.voltage", m)
-						if c.cells {
-							p = fmt.Sprintf("battery.cell.%d.voltage", m)
+						switch c.names {
+						case "cell":
+							out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.cell.%d.voltage", m), math.Round(v*100) / 100})
+						case "modcell":
+							for k := 1; k <= 4; k++ {
+								out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.cell.%d.voltage", m, k), math.Round(v/4*1000) / 1000})
+							}
+						case "avg":
+							out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.cell.avg.voltage", m), math.Round(v/16*1000) / 1000})
+						default:
+							out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.voltage", m), math.Round(v*100) / 100})
 						}
-						out = append(out, Sample{t0.Add(at), "bms-1", p, math.Round(v*100) / 100})
 					}
 				}
 				sv := sum + cur*rj + rng.NormFloat64()*0.02

@@ -252,9 +252,15 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		if g.role != roleVolt {
 			continue
 		}
+		// under discharge the current flows through every module and cell:
+		// one that was compared with its group and now reads far below it,
+		// even below zero (a weak cell driven into reversal), turns that
+		// voltage into heat; only a reading near zero (a sense wire off)
+		// is no reading
+		discharging := hasI && I <= -cfg.LoadCurrent
 		sc := d.scratch[:0]
 		for _, s := range g.members {
-			valid := s.valid(now, stale) && s.level > 0
+			valid := s.valid(now, stale) && (s.level > 0 || discharging && s.compared && s.level < 0)
 			back, _, seen := s.presence(valid, now)
 			if valid && (back || !seen) {
 				// back from a gap, or new
@@ -278,9 +284,14 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		// a string switched off or a module disconnected is no comparison
 		k := 0
 		for _, e := range sc {
-			if med > 1 && e.v > 0.5*med && e.v < 1.5*med {
+			in := e.v > 0.5*med && e.v < 1.5*med
+			if discharging && e.s.compared && !in {
+				in = e.v < 1.5*med && e.v >= -med && abs(e.v) >= 0.05*med
+			}
+			if med > 1 && in {
 				sc[k] = e
 				k++
+				e.s.compared = true
 			} else {
 				e.s.hasDev = false
 			}
@@ -289,7 +300,6 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		// how far the group fell since its discharge began: near the end
 		// of a deep discharge a weaker module's cells fall off their knee
 		// first, which is no heat
-		discharging := hasI && I <= -cfg.LoadCurrent
 		fall := 0.0
 		switch {
 		case !discharging || med <= 1:

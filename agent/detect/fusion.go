@@ -329,6 +329,9 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 		} else {
 			msg = u.subject + ": " + why
 		}
+	case why == "far below its group under discharge" && u.heatDev < -1:
+		msg = fmt.Sprintf("%s below zero under discharge for minutes, driven into reversal by its string: about %.0f W of heat inside it",
+			u.heatPoint, u.heatW)
 	case why == "far below its group under discharge":
 		msg = fmt.Sprintf("%s %.1f %% below its group under discharge for minutes: about %.0f W of heat inside it",
 			u.heatPoint, -100*u.heatDev, u.heatW)

@@ -17,6 +17,8 @@ type jointState struct {
 	prefixes   [2]string // S.module. and S.cell.
 	seq        uint64    // the device's voltage sample count when last looked at
 	modules    int       // module voltages summed
+	kind       voltKind  // and what they measure
+	cells      float64   // cells a module has, for mean cell voltages (0: not known yet)
 	lastPoll   int64     // time of the module poll last used
 	hasOff     bool
 	off        float64 // offset at rest, V
@@ -85,17 +87,23 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 		return // no voltage sampled since: keep the last verdict
 	}
 	j.seq = dev.voltSeq
-	// the string's module voltages (S.module.N.voltage), all from one
-	// poll; a string that reports no modules, its cells (S.cell.N.voltage)
-	sum, n, ok := 0.0, 0, true
+	// the string's voltages that add up to it, all from one poll: its
+	// module voltages (S.module.N.voltage); with none, its cells
+	// (S.cell.N.voltage, S.module.N.cell.M.voltage); with none of those,
+	// its modules' mean cell voltages, times the cells a module has
+	sum, n, ok, kind := 0.0, 0, true, voltWhole
 	var first, last int64
-	for _, prefix := range j.prefixes {
+	for _, want := range [...]struct {
+		prefix int
+		kind   voltKind
+	}{{0, voltWhole}, {1, voltWhole}, {0, voltCell}, {0, voltCellAvg}} {
+		prefix := j.prefixes[want.prefix]
 		for _, u := range dev.units {
 			if len(u.subject) <= len(prefix) || u.subject[:len(prefix)] != prefix {
 				continue
 			}
 			for _, v := range u.volts {
-				if v.point != u.subject+".voltage" {
+				if v.info.volt != want.kind {
 					continue
 				}
 				if !v.valid(now, stale) {
@@ -110,6 +118,7 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 			}
 		}
 		if n > 0 {
+			kind = want.kind
 			break
 		}
 	}
@@ -120,15 +129,25 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	if n == 0 || last-first > int64(2*time.Second) || last <= j.lastPoll {
 		return // no new, whole poll: keep the last verdict
 	}
-	if n != j.modules {
+	if n != j.modules || kind != j.kind {
 		// a module more or less: start again
-		*j = jointState{sv: j.sv, looked: j.looked, prefixes: j.prefixes, seq: j.seq, modules: n}
+		*j = jointState{sv: j.sv, looked: j.looked, prefixes: j.prefixes, seq: j.seq, modules: n, kind: kind}
 	}
 	j.lastPoll = last
 	V, okV := sv.at(last)
 	I, okI := c.at(last)
 	if !okV || !okI {
 		return
+	}
+	if kind == voltCellAvg {
+		if j.cells == 0 && math.Abs(I) < cfg.LoadCurrent/2 && sum > 0 {
+			// the cells a module has, from the string's voltage at rest
+			j.cells = math.Round(V / sum)
+		}
+		if j.cells < 1 {
+			return
+		}
+		sum *= j.cells
 	}
 	D := sum - V
 	if math.Abs(I) < cfg.LoadCurrent {

@@ -28,7 +28,18 @@ type pointInfo struct {
 	gas string
 	// part: the subject is a module or a cell, not a string or pack
 	part bool
+	// volt is what a roleVolt point measures of its subject
+	volt voltKind
 }
+
+// voltKind is what a module or cell voltage point measures.
+type voltKind uint8
+
+const (
+	voltWhole   voltKind = iota // the subject's own voltage: module.N.voltage, cell.N.voltage
+	voltCell                    // one cell of a module: module.N.cell.M.voltage
+	voltCellAvg                 // the mean cell voltage of a module: module.N.cell.avg.voltage
+)
 
 // classify maps a contract point name to its role, group and subject.
 func classify(point string) pointInfo {
@@ -65,6 +76,12 @@ func classify(point string) pointInfo {
 		info.role = roleTemp
 	case strings.HasSuffix(rest, ".voltage") && subject != strings.TrimSuffix(prefix, "."):
 		info.role = roleVolt
+		switch tail := point[len(subject):]; {
+		case tail == ".cell.avg.voltage":
+			info.volt = voltCellAvg
+		case tail != ".voltage":
+			info.volt = voltCell
+		}
 	case rest == "voltage":
 		info.role = roleStrVolt
 	}

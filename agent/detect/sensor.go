@@ -369,6 +369,8 @@ type voltState struct {
 	sagPast, rawPast, loadPast       float64
 	groupFall                        float64 // the group's fall since its discharge began
 	sagPastOK, rawPastOK, loadPastOK bool
+	// compared: it has been within its group's range, compared with it
+	compared bool
 }
 
 // valid reports whether the sensor may take part in comparisons at now.

@@ -112,6 +112,10 @@ func (d *Detector) dischargeHeat(dev *device, u *unit, now int64) (float64, *sen
 			continue
 		}
 		med := v.level / (1 + v.devNow)
+		if v.info.volt == voltCellAvg && c.joint.cells > 0 {
+			// a module's mean cell voltage: the module's is that many times it
+			med *= c.joint.cells
+		}
 		if p := -v.loadDev * med * -c.level; p > best {
 			best, bestV = p, v
 		}
