@@ -150,9 +150,36 @@ type room struct {
 	gas          level
 	gasPoint     string
 	gasRise      float64
+	gas2         level // the second highest level of the other gases
+	gases        int   // gas points reporting other than hydrogen
 	h2           level
 	h2Point      string
 	h2Rise       float64
+	h2b          level // the second highest hydrogen level
+	h2N          int   // hydrogen points reporting
+}
+
+// offgas is the room's off-gas level for the thermal_runaway verdict,
+// with hydrogen (when no charge explains it) among the gases: vented
+// gas is a mix (hydrogen, carbon monoxide, solvent vapour) that every
+// detector in the room sees, so where two or more report, the highest
+// counts for at most one level above the next highest: one detector
+// alone, glitching, drifting or stepping, is not venting.
+func (r *room) offgas(h2Counts bool) {
+	top, second, n := r.gas, r.gas2, r.gases
+	if h2Counts {
+		n += r.h2N
+		if r.h2 > top {
+			top, second = r.h2, max(top, r.h2b)
+			r.gasPoint, r.gasRise = r.h2Point, r.h2Rise
+		} else {
+			second = max(second, r.h2)
+		}
+	}
+	if n >= 2 && top > second+1 {
+		top = second + 1
+	}
+	r.gas = top
 }
 
 // ranked is a sensor with the value it is ranked by.
@@ -434,16 +461,29 @@ func (d *Detector) roomOf(dev *device, now int64) room {
 			continue
 		}
 		l := d.gasLevel(s)
+		reporting := s.hasBase && s.valid(now, stale)
 		if s.info.gas == "h2" {
 			// hydrogen also comes from charging (VRLA gassing): kept
 			// apart, used only when no charge explains it
 			if l > r.h2 {
+				r.h2b = r.h2
 				r.h2, r.h2Point, r.h2Rise = l, s.dev.name+"/"+s.point, s.level-s.base
+			} else {
+				r.h2b = max(r.h2b, l)
+			}
+			if reporting {
+				r.h2N++
 			}
 			continue
 		}
+		if reporting {
+			r.gases++
+		}
 		if l > r.gas || (l == r.gas && l > none && s.level-s.base > r.gasRise) {
+			r.gas2 = max(r.gas2, r.gas)
 			r.gas, r.gasPoint, r.gasRise = l, s.dev.name+"/"+s.point, s.level-s.base
+		} else {
+			r.gas2 = max(r.gas2, l)
 		}
 	}
 	return r

@@ -119,7 +119,14 @@
 //     off-gas (gas.h2, gas.co, gas.voc) rising above its baseline in the
 //     room, and a climbing float current each raise a module's verdict by
 //     one level when thermal evidence exists. Venting gas alone is a
-//     warning, raised at once, on the module standing out most.
+//     warning, raised at once, on the module standing out most. Vented
+//     gas is a mix every detector in the room sees: where two or more
+//     report, the highest counts for at most one level above the next
+//     highest, so one detector alone (glitching, drifting, stepping) is
+//     not venting. A detector's negative reading, its register's "no
+//     value" (65535, 32767, 6553.5, 3276.7) and a jump of the gas's
+//     warning threshold that falls back within 30 s are sensor_fault
+//     glitches, not gas.
 //   - Fast events follow GB 38031-2025: a rise of at least Config.FastRate
 //     sustained longer than Config.FastHold, with a voltage drop or above
 //     the over-temperature limit, is critical at once.

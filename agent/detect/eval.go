@@ -86,12 +86,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	}
 	// hydrogen counts as off-gas only when no charge in the last two hours
 	// explains it
-	if hasCurrentCharge(dev, d, now) {
-		r.h2 = none
-	}
-	if r.h2 > r.gas {
-		r.gas, r.gasPoint, r.gasRise = r.h2, r.h2Point, r.h2Rise
-	}
+	r.offgas(!hasCurrentCharge(dev, d, now))
 	dAmb, dAmbOK := 0.0, false
 	if r.ambOK && dev.prevAmbOK {
 		dAmb, dAmbOK = r.amb-dev.prevAmb, true

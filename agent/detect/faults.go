@@ -21,7 +21,7 @@ func (d *Detector) faultTarget(s *sensor, now int64) (level, string) {
 		return warning, "open circuit or invalid value (nan)"
 	case s.stuck:
 		return warning, "stuck while its neighbours moved"
-	case s.pending && sentinel(s.pend) && s.pendN >= 3:
+	case s.pending && s.info.role != roleGas && sentinel(s.pend) && s.pendN >= 3:
 		return warning, "stuck at a sentinel value"
 	case within(s.glitchT, now, cfg.Clear):
 		return advisory, s.glitchWhy

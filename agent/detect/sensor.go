@@ -424,9 +424,8 @@ func (s *sensor) observe(d *Detector, t int64, v float64) bool {
 		s.glitch(t, v, s.last, "out of range", cfg.ErraticFade)
 		return true
 	}
-	if s.info.role == roleGas && v < 0 {
-		s.glitch(t, v, s.last, "negative concentration", cfg.ErraticFade)
-		return true
+	if s.info.role == roleGas {
+		return s.observeGas(d, t, v)
 	}
 	if !isTemp || !s.hasLast {
 		s.accept(d, t, v)
@@ -468,6 +467,79 @@ func (s *sensor) observe(d *Detector, t int64, v float64) bool {
 		return false
 	}
 	s.accept(d, t, v)
+	return false
+}
+
+// observeGas filters one sample of an off-gas detector: a negative
+// concentration or a register's "no value" is a glitch, and so is a jump
+// up of the gas's warning threshold or more that falls back within
+// spikeHold: vented gas fills the cabinet and stays for minutes. A jump
+// that another detector shares counts at its second sample.
+func (s *sensor) observeGas(d *Detector, t int64, v float64) bool {
+	cfg := &d.cfg
+	switch {
+	case v < 0:
+		s.glitch(t, v, s.last, "negative concentration", cfg.ErraticFade)
+		return true
+	case gasSentinel(v):
+		s.glitch(t, v, s.last, "no value", cfg.ErraticFade)
+		return true
+	case !s.hasLast:
+		s.accept(d, t, v)
+		return false
+	}
+	jump := d.gasThreshold(s, warning)
+	if s.pending {
+		if v < s.last+jump/2 {
+			// back where it was: the jump was a glitch
+			s.pending = false
+			s.glitch(s.pendT, s.pend, s.last, "spike", cfg.ErraticFade)
+			s.accept(d, t, v)
+			return true
+		}
+		if t-s.pendT < int64(spikeHold) && !d.otherGasUp(s, t) {
+			s.pendN++
+			return false
+		}
+		s.pending = false
+		s.accept(d, s.pendT, s.pend)
+		s.accept(d, t, v)
+		return false
+	}
+	if v-s.last >= jump {
+		s.pending = true
+		s.pend, s.pendV, s.pendT, s.pendN = v, v, t, 1
+		return false
+	}
+	s.accept(d, t, v)
+	return false
+}
+
+// otherGasUp reports whether another off-gas detector than s jumped
+// within spikeHold before t, or stands at its warning threshold or more
+// above its baseline: a jump that two detectors share, and that stood
+// for a second sample, is gas (a garbled poll of a whole detector is
+// one sample).
+func (d *Detector) otherGasUp(s *sensor, t int64) bool {
+	for _, o := range d.gases {
+		if o == s {
+			continue
+		}
+		if o.pending && t-o.pendT < int64(spikeHold) || d.gasLevel(o) >= warning {
+			return true
+		}
+	}
+	return false
+}
+
+// gasSentinel reports the values gas detectors and their registers send
+// for "no value" (an unsigned or signed 16-bit register's top, with or
+// without a scale of 0.1).
+func gasSentinel(v float64) bool {
+	switch v {
+	case 65535, 32767, 6553.5, 3276.7:
+		return true
+	}
 	return false
 }
 
