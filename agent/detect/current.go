@@ -22,6 +22,7 @@ type strand struct {
 	cmBase    float64
 	hasCmBase bool
 	slotLoad  bool
+	loadSlots int       // slots since the last with a load (for gaps: see trendSlope)
 	tenI      history   // ten-minute string current
 	tenE      history   // ten-minute median temperature of its modules minus room
 	tenV      history   // ten-minute string terminal voltage
@@ -109,6 +110,10 @@ func (d *Detector) stringTrend(dev *device, st *strand, now int64, load bool, te
 		st.tenI.push(I, hasI && !st.slotLoad)
 		st.tenE.push(cm, cmOK && !st.slotLoad)
 		st.tenV.push(sv, svOK && !st.slotLoad)
+		st.loadSlots++
+		if st.slotLoad {
+			st.loadSlots = 0
+		}
 		st.slotLoad = false
 	}
 	quiet := dev.noDischargeFor(now, 2*time.Hour)
@@ -126,7 +131,7 @@ func (d *Detector) stringTrend(dev *device, st *strand, now int64, load bool, te
 	}
 	const n = 30 // five hours of ten-minute slots
 	st.floatClimb, st.warm = false, 0
-	if e, ok := st.tenE.slope(n); ok {
+	if e, ok := st.trendSlope(&st.tenE, n); ok {
 		// whatever the room did over the window may explain as much
 		lo, hi, okA := dev.tenA.span(n)
 		if r.ambOK {
@@ -139,12 +144,17 @@ func (d *Detector) stringTrend(dev *device, st *strand, now int64, load bool, te
 			// a string catching up with a room that stepped up (an air
 			// conditioner failed and stayed off) warms towards its usual
 			// place: only warming beyond that place counts
-			if st.hasCmBase && cmOK {
+			switch {
+			case !cmOK:
+				// the room unknown now (its probe in a gap): no place to
+				// measure the string against
+				st.warm = 0
+			case st.hasCmBase:
 				st.warm = math.Min(st.warm, cm-st.cmBase)
 			}
 		}
 	}
-	if i, ok := st.tenI.slope(n); ok && hasI && st.hasFloat && quiet {
+	if i, ok := st.trendSlope(&st.tenI, n); ok && hasI && st.hasFloat && quiet {
 		rise := float64(i * n)
 		st.floatClimb = rise >= math.Max(cfg.FloatMin, 0.5*st.floatBase) && I >= cfg.FloatRatio*st.floatBase
 		if st.floatClimb && svOK && raised(&st.tenV, 0, n, sv) {
@@ -159,6 +169,20 @@ func (d *Detector) stringTrend(dev *device, st *strand, now int64, load bool, te
 		// warmer than the one it replaced: neither is the string's trend
 		st.floatClimb, st.warm = false, 0
 	}
+}
+
+// trendSlope is the least-squares slope of the newest n+1 slots of h, a
+// string's ten-minute history. A slot with a load in it is no float and
+// no rest: with one in the window there is no trend. A slot missing for
+// want of data (a room probe or a current reading nan or silent for a
+// while) leaves a gap: the trend is fitted over the slots there are, when
+// they are three quarters of the window at least, including the newest
+// and one of the oldest three.
+func (st *strand) trendSlope(h *history, n int) (float64, bool) {
+	if st.loadSlots <= n {
+		return h.slope(n)
+	}
+	return h.slopeGaps(n, (3*(n+1)+3)/4)
 }
 
 // floatSteps follows every string current of dev that was at float (below

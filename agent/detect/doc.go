@@ -72,7 +72,11 @@
 //     with no load and a steady room is a warning; neither trend counts
 //     within five hours of a temperature back from a gap (a module
 //     swapped in charges), nor a climb with the string's voltage raised
-//     (an equalising charge). A charge that began
+//     (an equalising charge). A room probe or current missing for a
+//     while (nan, silent) leaves a gap that the trends are fitted across,
+//     when three quarters of the window is there; a load in the window
+//     leaves no trend, and the string's warming counts only while the
+//     room is known. A charge that began
 //     from float (no discharge before it, no module swapped in) is no
 //     load: a large bank's float current, or its climb, may pass
 //     Config.LoadCurrent. In a bank of strings in parallel each string

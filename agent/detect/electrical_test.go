@@ -493,28 +493,41 @@ func TestStringWarming(t *testing.T) {
 		room     func(t time.Duration) float64
 		modules  func(t time.Duration) float64
 		wantWarm bool
+		gaps     bool // the room probe reads nan ten minutes in every two hours
 	}{
 		{"warming on its own above a steady room", func(time.Duration) float64 { return 25 }, func(t time.Duration) float64 {
 			return 26 + math.Max(0, (t-6*h).Hours()*0.8)
-		}, true},
+		}, true, false},
+		{"the same with the room probe reading nan ten minutes every two hours", func(time.Duration) float64 { return 25 }, func(t time.Duration) float64 {
+			return 26 + math.Max(0, (t-6*h).Hours()*0.8)
+		}, true, true},
 		{"catching up with a room that stepped up and stayed", func(t time.Duration) float64 {
 			return follow(t, 6*h, 10*time.Minute, 22, 34)
 		}, func(t time.Duration) float64 {
 			return 0.6 + follow(t, 6*h, 3*h, 22, 34)
-		}, false},
+		}, false, false},
+		{"the same with the room probe reading nan ten minutes every two hours", func(t time.Duration) float64 {
+			return follow(t, 6*h, 10*time.Minute, 22, 34)
+		}, func(t time.Duration) float64 {
+			return 0.6 + follow(t, 6*h, 3*h, 22, 34)
+		}, false, true},
 		{"left warmer than a room that fell back", func(t time.Duration) float64 {
 			return follow(t, 4*h, 10*time.Minute, 22, 34) - follow(t, 10*h, 10*time.Minute, 0, 12)
 		}, func(t time.Duration) float64 {
 			return 0.6 + follow(t, 4*h, 3*h, 22, 34) - follow(t, 10*h, 3*h, 0, 12)
-		}, false},
+		}, false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			evs := feed(Config{}, 14*h, 30*time.Second, func(tt time.Duration) []Sample {
 				out := modules(tt, 8, func(m int) float64 {
 					return math.Round((c.modules(tt)+0.05*float64(m%3))*10) / 10
 				})
+				room := math.Round(c.room(tt)*10) / 10
+				if c.gaps && tt > h && tt%(2*h) < 10*time.Minute {
+					room = math.NaN()
+				}
 				return append(out,
-					Sample{t0.Add(tt), "bms-1", "ambient.temperature", math.Round(c.room(tt)*10) / 10},
+					Sample{t0.Add(tt), "bms-1", "ambient.temperature", room},
 					Sample{t0.Add(tt), "bms-1", "battery.current", 0.05})
 			})
 			expectRunaway(t, evs, c.wantWarm, "an event on the string warming", func(e *Event) bool {

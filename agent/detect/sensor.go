@@ -67,6 +67,43 @@ func (h *history) slope(k int) (float64, bool) {
 	return (float64(m*sxy) - float64(sx*sy)) / den, true
 }
 
+// slopeGaps is like slope over the valid slots among the newest k+1,
+// when they number min at least and include the newest and one of the
+// oldest three.
+func (h *history) slopeGaps(k, min int) (float64, bool) {
+	if k+1 > h.n || k < 2 {
+		return 0, false
+	}
+	if _, ok := h.at(0); !ok {
+		return 0, false
+	}
+	old := false
+	for i := k - 2; i <= k; i++ {
+		_, ok := h.at(i)
+		old = old || ok
+	}
+	var sx, sy, sxx, sxy float64
+	m := 0
+	for i := 0; i <= k; i++ {
+		v, ok := h.at(i)
+		if !ok {
+			continue
+		}
+		x := float64(-i)
+		sx += x
+		sy += v
+		sxx += float64(x * x)
+		sxy += float64(x * v)
+		m++
+	}
+	if !old || m < min {
+		return 0, false
+	}
+	fm := float64(m)
+	den := float64(fm*sxx) - float64(sx*sx)
+	return (float64(fm*sxy) - float64(sx*sy)) / den, true
+}
+
 // maxOver is the highest of the newest k slots, all of which must be
 // valid.
 func (h *history) maxOver(k int) (float64, bool) {
