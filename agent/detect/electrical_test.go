@@ -30,12 +30,15 @@ func TestFloatStep(t *testing.T) {
 		step      float64 // current step after the hour, A
 		fall      float64 // relative step down of module 5
 		discharge bool    // a discharge 30 minutes before the hour
+		glitch    int     // samples of a -60 A misreading 30 minutes before the hour
 		want      string
 	}{
-		{"current and voltage step together: warning", 0.8, 0.005, false, LevelWarning},
-		{"a current step alone is an advisory", 0.8, 0, false, LevelAdvisory},
-		{"after a discharge the current step does not count", 0.8, 0.005, true, LevelAdvisory},
-		{"quantised noise is nothing", 0, 0, false, ""},
+		{"current and voltage step together: warning", 0.8, 0.005, false, 0, LevelWarning},
+		{"a current step alone is an advisory", 0.8, 0, false, 0, LevelAdvisory},
+		{"after a discharge the current step does not count", 0.8, 0.005, true, 0, LevelAdvisory},
+		{"quantised noise is nothing", 0, 0, false, 0, ""},
+		{"one sample misread as a discharge is no discharge", 0.8, 0.005, false, 1, LevelWarning},
+		{"nor are two", 0.8, 0.005, false, 2, LevelWarning},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(5))
@@ -48,6 +51,9 @@ func TestFloatStep(t *testing.T) {
 				}
 				if c.discharge && at > 25*time.Minute && at < 30*time.Minute {
 					I = -40
+				}
+				if g := at - 30*time.Minute; g >= 0 && g < time.Duration(c.glitch)*10*time.Second {
+					I = -60
 				}
 				for m := 1; m <= 8; m++ {
 					v := 54.0

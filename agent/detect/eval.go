@@ -98,7 +98,16 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	if c := dev.current; c != nil && c.valid(now, stale) {
 		I, hasI = c.level, true
 	}
-	if hasI && I <= -cfg.LoadCurrent {
+	// a discharge of a few seconds or samples is a glitch of the current
+	// reading: no Joule heat, and it would hold the rules that need rest
+	// off for hours
+	switch {
+	case !hasI || I > -cfg.LoadCurrent:
+		dev.dischargeFrom = 0
+	case dev.dischargeFrom == 0:
+		dev.dischargeFrom = now
+	}
+	if dev.dischargeFrom != 0 && now-dev.dischargeFrom >= int64(dischargeHold) && dev.current.lowRun >= dischargeSamples {
 		dev.lastDischarge = now
 	}
 	// a charge that begins with no discharge in the two hours before it
@@ -415,6 +424,14 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		d.judgeUnit(dev, u, now, r, recentLoad, lvl, why)
 	}
 }
+
+// dischargeHold is how long, and dischargeSamples in how many samples in
+// a row, a string current must show a discharge for it to count as one
+// (see Detector.judgeBattery).
+const (
+	dischargeHold    = 10 * time.Second
+	dischargeSamples = 3
+)
 
 // The two verdicts of a float-current step that no module voltage can
 // place (see unlocalisedStep).

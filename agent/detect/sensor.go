@@ -235,6 +235,8 @@ type sensor struct {
 	pendT   int64
 	pendV   float64 // the latest sample held with the jump
 	pendN   int
+	// lowRun: a string current's samples in a row (despiked) at a discharge
+	lowRun int
 
 	// smoothed level
 	hasLevel bool
@@ -595,7 +597,9 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 		s.trackChanges(d, t, v)
 	}
 	raw := v
-	if s.info.role == roleTemp || s.info.role == roleAmbient {
+	if s.info.role == roleTemp || s.info.role == roleAmbient || s.info.role == roleCurrent {
+		// a string current too: one sample of a discharge is a glitch, and
+		// would hold the rules that need rest off for two hours
 		v = s.despike(v)
 	}
 	if s.info.role == roleTemp && s.stepT != 0 {
@@ -615,8 +619,12 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 		s.minN++
 	}
 	if s.info.role == roleCurrent {
-		s.minSum += raw
+		s.minSum += v
 		s.minN++
+		s.lowRun++
+		if v > -d.cfg.LoadCurrent {
+			s.lowRun = 0
+		}
 	}
 	if s.recent != nil {
 		s.recent[s.nRecent%len(s.recent)] = timed{t, raw}
