@@ -86,7 +86,9 @@
 //   - Internal shorts. A short drains its cell: the module or cell
 //     voltage falls against the median of its group while the string is
 //     at rest, often before its thermistor sees any heat. The deviation is
-//     averaged over two minutes and must hold for four, and is measured
+//     averaged over two minutes and must hold for four, in that average
+//     and in each minute's mean of the raw deviation (a misreading of a
+//     minute is no fall), and is measured
 //     both relative (Config.VoltageStep, VoltageFall) and in units of that
 //     sensor's own noise (VoltageStepZ, VoltageFallZ), so a coarse or
 //     noisy voltage channel does not alarm. A step is an advisory and
@@ -118,7 +120,9 @@
 //     cells) minus its terminal voltage, from the same poll, is what its
 //     wiring drops (with one module, between it and the terminals); its
 //     excess over the wiring's own baseline resistance, times the
-//     current, is heat in a joint: a warning from Config.JointHeat.
+//     current, is heat in a joint: a warning from Config.JointHeat. A
+//     poll with a voltage below half or above one and a half times their
+//     mean (0 V, a garbled register) is left out.
 //   - Corroboration. A cell or module voltage sagging against its group,
 //     off-gas (gas.h2, gas.co, gas.voc) rising above its baseline in the
 //     room, and a climbing float current each raise a module's verdict by

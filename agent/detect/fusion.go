@@ -103,7 +103,15 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 		if !v.hasDev || !v.valid(now, stale) {
 			continue
 		}
-		sag = math.Min(sag, v.devNow-v.dev0)
+		// a sag now that the two minutes before shared: a misreading of a
+		// sample or a minute is no sag
+		now0 := v.devNow - v.dev0
+		for k := range 2 {
+			if m, ok := v.avgMin.at(k); ok {
+				now0 = math.Max(now0, m)
+			}
+		}
+		sag = math.Min(sag, now0)
 		drop = math.Min(drop, v.devNow-v.devHist[len(v.devHist)-1])
 		if abs(v.devNow) > abs(worst) {
 			worst, wv = v.devNow, v

@@ -91,7 +91,7 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	// module voltages (S.module.N.voltage); with none, its cells
 	// (S.cell.N.voltage, S.module.N.cell.M.voltage); with none of those,
 	// its modules' mean cell voltages, times the cells a module has
-	sum, n, ok, kind := 0.0, 0, true, voltWhole
+	sum, n, ok, kind, used := 0.0, 0, true, voltWhole, ""
 	var first, last int64
 	for _, want := range [...]struct {
 		prefix int
@@ -118,7 +118,7 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 			}
 		}
 		if n > 0 {
-			kind = want.kind
+			kind, used = want.kind, prefix
 			break
 		}
 	}
@@ -128,6 +128,12 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	}
 	if n == 0 || last-first > int64(2*time.Second) || last <= j.lastPoll {
 		return // no new, whole poll: keep the last verdict
+	}
+	if !plausiblePoll(dev, used, kind, sum/float64(n)) {
+		// a module or cell misread (0 V, a garbled register): this poll
+		// is no measure of the wiring, and would teach it a wrong baseline
+		j.lastPoll = last
+		return
 	}
 	if n != j.modules || kind != j.kind {
 		// a module more or less: start again
@@ -216,4 +222,21 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	if held > 0 && held >= 5*noise {
 		j.heat, j.excessV = held*math.Abs(I), held
 	}
+}
+
+// plausiblePoll reports whether every voltage of kind summed for a string
+// (of the units under prefix) stands within half and one and a half
+// times their mean.
+func plausiblePoll(dev *device, prefix string, kind voltKind, mean float64) bool {
+	for _, u := range dev.units {
+		if len(u.subject) <= len(prefix) || u.subject[:len(prefix)] != prefix {
+			continue
+		}
+		for _, v := range u.volts {
+			if v.info.volt == kind && (v.last < 0.5*mean || v.last > 1.5*mean) {
+				return false
+			}
+		}
+	}
+	return true
 }

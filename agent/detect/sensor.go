@@ -410,6 +410,10 @@ type voltState struct {
 	sagPastOK, rawPastOK, loadPastOK bool
 	// compared: it has been within its group's range, compared with it
 	compared bool
+	// avgMin: per minute, the mean of devNow - dev0 over its ticks
+	avgMin history
+	rawSum float64
+	rawN   int
 }
 
 // valid reports whether the sensor may take part in comparisons at now.

@@ -28,7 +28,8 @@ func (d *Detector) updateDeviation(s *sensor, now int64, dv float64, recentLoad,
 		for i := range s.devHist {
 			s.devHist[i] = dv
 		}
-		s.sagMin, s.rawMin = history{}, history{}
+		s.sagMin, s.rawMin, s.avgMin = history{}, history{}, history{}
+		s.rawSum, s.rawN = 0, 0
 		s.sagPastOK, s.rawPastOK = false, false
 		s.dev.back.volt = now
 		s.sagHeld, s.sagFast, s.devMAD = 0, 0, 0
@@ -55,9 +56,21 @@ func (d *Detector) updateDeviation(s *sensor, now int64, dv float64, recentLoad,
 		s.dev0 = s.dev0 + float64(dt/(7200+dt)*(dv-s.dev0))
 		s.devMAD = s.devMAD + float64(dt/(3600+dt)*(abs(dv-s.devFast)-s.devMAD))
 	}
+	s.rawSum += s.devNow - s.dev0
+	s.rawN++
 	if newMin {
 		s.sagMin.push(sag, !recentLoad && now >= s.settleUntil)
 		s.sagPast, s.sagPastOK = s.sagMin.maxOver(voltHold)
+		// and the raw deviation's mean of each minute: a misreading of a
+		// minute, which the average over minutes smears over several,
+		// leaves the minutes after it clean
+		s.avgMin.push(s.rawSum/float64(s.rawN), !recentLoad && now >= s.settleUntil)
+		s.rawSum, s.rawN = 0, 0
+		if p, ok := s.avgMin.maxOver(voltHold); ok && s.sagPastOK {
+			s.sagPast = math.Max(s.sagPast, p)
+		} else {
+			s.sagPastOK = false
+		}
 		// the raw samples against the offset, held two minutes: a step
 		s.rawMin.push(s.devNow-s.dev0, !recentLoad && now >= s.settleUntil)
 		s.rawPast, s.rawPastOK = s.rawMin.maxOver(2)
