@@ -71,7 +71,6 @@ type device struct {
 
 	lastTick      int64
 	lastDischarge int64
-	dischargeFrom int64 // when the string current last fell to a discharge (0: not discharging)
 	lastCharge    int64
 	loadSince     int64
 	// under load, when its current last moved beyond a quarter of

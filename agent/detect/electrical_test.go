@@ -253,15 +253,17 @@ func TestDischargeHeatCells(t *testing.T) {
 		avg     bool    // battery.module.N.cell.avg.voltage instead of every cell
 		v       float64 // cell 2 of module 3 (avg: module 3's mean) under discharge
 		rest    bool    // v also at rest, with no discharge at all
+		before  bool    // v from ten minutes before the discharge on (a channel misreading)
 		want    string
 		message string
 	}{
-		{"a cell 5 % below its group (16 W) is nothing", false, 0.95 * cellV, false, "", ""},
-		{"a cell driven to -1.5 V (460 W) is a warning", false, -1.5, false, LevelWarning, "driven into reversal"},
-		{"a cell reading zero (a sense wire off) is nothing", false, 0, false, "", ""},
-		{"a negative reading at rest is no reading", false, -1.5, true, "", ""},
-		{"a module's mean cell voltage 5 % below (250 W) is a warning", true, 0.95 * cellV, false, LevelWarning, "below its group under discharge"},
-		{"a mean cell voltage 1 % below (50 W) is nothing", true, 0.99 * cellV, false, "", ""},
+		{"a cell 5 % below its group (16 W) is nothing", false, 0.95 * cellV, false, false, "", ""},
+		{"a cell driven to -1.5 V (460 W) is a warning", false, -1.5, false, false, LevelWarning, "driven into reversal"},
+		{"a cell reading zero (a sense wire off) is nothing", false, 0, false, false, "", ""},
+		{"a negative reading at rest is no reading", false, -1.5, true, false, "", ""},
+		{"a channel reading -1.5 V at rest before the discharge is no cell in reversal", false, -1.5, false, true, "", ""},
+		{"a module's mean cell voltage 5 % below (250 W) is a warning", true, 0.95 * cellV, false, false, LevelWarning, "below its group under discharge"},
+		{"a mean cell voltage 1 % below (50 W) is nothing", true, 0.99 * cellV, false, false, "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(3))
@@ -277,14 +279,20 @@ func TestDischargeHeatCells(t *testing.T) {
 				for m := 1; m <= 8; m++ {
 					for k := 1; k <= 16; k++ {
 						v := v0 + rng.NormFloat64()*0.002
-						if m == 3 && (k == 2 || c.avg) && (load || c.rest && at > start) {
+						if m == 3 && (k == 2 || c.avg) && (load || c.rest && at > start || c.before && at > start-10*time.Minute) {
 							v = c.v + rng.NormFloat64()*0.002
 						}
 						sum += v
 						if !c.avg {
 							out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.cell.%d.voltage", m, k), math.Round(v*1000) / 1000})
 						} else if k == 1 {
-							out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.cell.avg.voltage", m), math.Round(v*1000) / 1000})
+							// as SunSpec 804 gives them: the mean, the highest and the lowest
+							for _, x := range []struct {
+								name string
+								v    float64
+							}{{"avg", v}, {"max", v + 0.01}, {"min", v - 0.01}} {
+								out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.cell.%s.voltage", m, x.name), math.Round(x.v*1000) / 1000})
+							}
 						}
 					}
 				}
@@ -344,6 +352,7 @@ func TestJointHeat(t *testing.T) {
 		{"a steep end of discharge polled at two rates is nothing", func(float64) float64 { return 0.01 }, 1.5, "", 0, 0, 0, false, false},
 		{"a string of one module: the joint at its terminal", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "", 0, 1, 0, true, false},
 		{"sound wiring with a module misread as 0 V now and then is nothing", func(float64) float64 { return 0.02 }, 0.05, "", 0, 0, 0, false, true},
+		{"the same in a string of one module", func(float64) float64 { return 0.02 }, 0.05, "", 0, 1, 0, false, true},
 		{"two of eight modules reported: a steep end of discharge is nothing", func(float64) float64 { return 0.01 }, 1.5, "", 0, 8, 2, false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -371,7 +380,7 @@ func TestJointHeat(t *testing.T) {
 					out = append(out, modules(at, mods, func(int) float64 { return 25 })...)
 					for m := 1; m <= shown; m++ {
 						v := mv + rng.NormFloat64()*0.02
-						if c.zero && m == 2 && at > start && (at-start)%(10*time.Minute) < time.Minute {
+						if c.zero && m == min(2, shown) && at > start && (at-start)%(10*time.Minute) < time.Minute {
 							v = 0
 						}
 						switch c.names {
@@ -382,7 +391,13 @@ func TestJointHeat(t *testing.T) {
 								out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.cell.%d.voltage", m, k), math.Round(v/4*1000) / 1000})
 							}
 						case "avg":
-							out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.cell.avg.voltage", m), math.Round(v/16*1000) / 1000})
+							// as SunSpec 804 gives them: the mean, the highest and the lowest
+							for _, k := range []struct {
+								name string
+								v    float64
+							}{{"avg", v / 16}, {"max", v/16 + 0.01}, {"min", v/16 - 0.01}} {
+								out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.cell.%s.voltage", m, k.name), math.Round(k.v*1000) / 1000})
+							}
 						default:
 							out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.voltage", m), math.Round(v*100) / 100})
 						}

@@ -98,16 +98,11 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	if c := dev.current; c != nil && c.valid(now, stale) {
 		I, hasI = c.level, true
 	}
-	// a discharge of a few seconds or samples is a glitch of the current
-	// reading: no Joule heat, and it would hold the rules that need rest
-	// off for hours
-	switch {
-	case !hasI || I > -cfg.LoadCurrent:
-		dev.dischargeFrom = 0
-	case dev.dischargeFrom == 0:
-		dev.dischargeFrom = now
-	}
-	if dev.dischargeFrom != 0 && now-dev.dischargeFrom >= int64(dischargeHold) && dev.current.lowRun >= dischargeSamples {
+	// a discharge of a sample or two is a glitch of the current reading:
+	// no Joule heat, and it would hold the rules that need rest off for
+	// hours
+	if c := dev.current; hasI && I <= -cfg.LoadCurrent &&
+		(c.lowRun >= dischargeSamples || c.lowRun >= 2 && c.lastT-c.lowSince >= int64(dischargeSpan)) {
 		dev.lastDischarge = now
 	}
 	// a charge that begins with no discharge in the two hours before it
@@ -264,7 +259,16 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		discharging := hasI && I <= -cfg.LoadCurrent
 		sc := d.scratch[:0]
 		for _, s := range g.members {
-			valid := s.valid(now, stale) && (s.level > 0 || discharging && s.compared && s.level < 0)
+			live := s.valid(now, stale)
+			valid := live && (s.level > 0 || discharging && s.compared && s.level < 0)
+			switch {
+			case !live:
+				s.compared, s.outSince = false, 0
+			case discharging:
+				s.outSince = 0
+			case !valid:
+				s.outAtRest(now)
+			}
 			back, _, seen := s.presence(valid, now)
 			if valid && (back || !seen) {
 				// back from a gap, or new
@@ -295,9 +299,12 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 			if med > 1 && in {
 				sc[k] = e
 				k++
-				e.s.compared = true
+				e.s.compared, e.s.outSince = true, 0
 			} else {
 				e.s.hasDev = false
+				if !discharging {
+					e.s.outAtRest(now)
+				}
 			}
 		}
 		sc = sc[:k]
@@ -425,12 +432,12 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	}
 }
 
-// dischargeHold is how long, and dischargeSamples in how many samples in
-// a row, a string current must show a discharge for it to count as one
-// (see Detector.judgeBattery).
+// A string current counts as discharging (see Detector.judgeBattery) once
+// dischargeSamples of its samples in a row (despiked) show it, or, polled
+// slowly, two that span dischargeSpan.
 const (
-	dischargeHold    = 10 * time.Second
 	dischargeSamples = 3
+	dischargeSpan    = time.Minute
 )
 
 // The two verdicts of a float-current step that no module voltage can

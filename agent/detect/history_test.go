@@ -2,6 +2,7 @@ package detect
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -57,6 +58,39 @@ func TestHistorySpans(t *testing.T) {
 			lo, hi, ok := tt.fn(&h)
 			if ok != tt.wantOK || (ok && (math.Abs(lo-tt.wantLo) > 1e-9 || math.Abs(hi-tt.wantHi) > 1e-9)) {
 				t.Errorf("got %g..%g ok=%v, want %g..%g ok=%v", lo, hi, ok, tt.wantLo, tt.wantHi, tt.wantOK)
+			}
+		})
+	}
+}
+
+// TestSlopeGaps checks the least-squares slope over a window with gaps:
+// a line is recovered whatever slots are missing, but only while the
+// newest, one of the oldest three and enough slots are there.
+func TestSlopeGaps(t *testing.T) {
+	const k, need = 30, 24
+	for _, c := range []struct {
+		name    string
+		missing []int // slots (0 newest) with no value
+		ok      bool
+	}{
+		{"whole", nil, true},
+		{"six gaps", []int{3, 4, 10, 11, 20, 28}, true},
+		{"the oldest two gone", []int{29, 30}, true},
+		{"the newest gone", []int{0}, false},
+		{"the oldest three gone", []int{28, 29, 30}, false},
+		{"eight gaps", []int{1, 2, 3, 4, 5, 6, 7, 8}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var h history
+			for i := k; i >= 0; i-- { // oldest first
+				h.push(10+0.25*float64(k-i), !slices.Contains(c.missing, i))
+			}
+			got, ok := h.slopeGaps(k, need)
+			if ok != c.ok {
+				t.Fatalf("ok %v, want %v", ok, c.ok)
+			}
+			if ok && math.Abs(got-0.25) > 1e-9 {
+				t.Errorf("slope %v, want 0.25", got)
 			}
 		})
 	}

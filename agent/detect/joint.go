@@ -19,7 +19,9 @@ type jointState struct {
 	modules    int       // module voltages summed
 	kind       voltKind  // and what they measure
 	cells      float64   // cells a module has, for mean cell voltages (0: not known yet)
-	lastPoll   int64     // time of the module poll last used
+	cellsSeen  float64   // the count the last polls at rest gave, and in how many in a row
+	cellsN     int
+	lastPoll   int64 // time of the module poll last used
 	hasOff     bool
 	off        float64 // offset at rest, V
 	noise      float64 // mean change from poll to poll at rest, V
@@ -47,12 +49,17 @@ const (
 	// jointCover is how far (relative) the module voltages summed may
 	// stand from the string's terminal voltage at rest: meter offsets.
 	jointCover = 0.05
+	// jointMisread is how far (relative) they may stand from it in any
+	// poll: beyond, a voltage was misread (the wiring of a sound string
+	// drops a few per cent under load at most).
+	jointMisread = 0.25
 )
 
 // joints follows the wiring of every string of dev that reports its
-// current, its terminal voltage and every module (or, with no modules,
-// every cell) voltage (with one module, the wiring is that between it and
-// the string's terminals); it returns the
+// current, its terminal voltage and every module voltage (with none,
+// every cell voltage; with none, every module's mean cell voltage) (with
+// one module, the wiring is that between it and the string's
+// terminals); it returns the
 // current sensor of the string with the most heat in its wiring.
 func (d *Detector) joints(dev *device, now int64) *sensor {
 	cfg := &d.cfg
@@ -147,13 +154,26 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	}
 	if kind == voltCellAvg {
 		if j.cells == 0 && math.Abs(I) < cfg.LoadCurrent/2 && sum > 0 {
-			// the cells a module has, from the string's voltage at rest
-			j.cells = math.Round(V / sum)
+			// the cells a module has, from the string's voltage at rest,
+			// the same in three polls in a row
+			if k := math.Round(V / sum); k >= 1 && k == j.cellsSeen {
+				j.cellsN++
+			} else {
+				j.cellsSeen, j.cellsN = k, 1
+			}
+			if j.cellsN >= 3 {
+				j.cells = j.cellsSeen
+			}
 		}
 		if j.cells < 1 {
 			return
 		}
-		sum *= j.cells
+		sum = float64(sum * j.cells)
+	}
+	if math.Abs(sum-V) > jointMisread*math.Abs(V) {
+		// a module or cell misread (0 V, a garbled register) that the
+		// check against the mean could not see (one or two modules)
+		return
 	}
 	D := sum - V
 	if math.Abs(I) < cfg.LoadCurrent {

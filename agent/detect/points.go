@@ -39,6 +39,7 @@ const (
 	voltWhole   voltKind = iota // the subject's own voltage: module.N.voltage, cell.N.voltage
 	voltCell                    // one cell of a module: module.N.cell.M.voltage
 	voltCellAvg                 // the mean cell voltage of a module: module.N.cell.avg.voltage
+	voltOther                   // any other: module.N.cell.max.voltage, ... (never summed)
 )
 
 // classify maps a contract point name to its role, group and subject.
@@ -77,10 +78,14 @@ func classify(point string) pointInfo {
 	case strings.HasSuffix(rest, ".voltage") && subject != strings.TrimSuffix(prefix, "."):
 		info.role = roleVolt
 		switch tail := point[len(subject):]; {
+		case tail == ".voltage":
 		case tail == ".cell.avg.voltage":
 			info.volt = voltCellAvg
-		case tail != ".voltage":
+		case strings.HasPrefix(tail, ".cell.") && indexEnd(tail, len(".cell.")) == len(tail)-len(".voltage") &&
+			len(tail) > len(".cell..voltage"):
 			info.volt = voltCell
+		default:
+			info.volt = voltOther
 		}
 	case rest == "voltage":
 		info.role = roleStrVolt

@@ -235,8 +235,10 @@ type sensor struct {
 	pendT   int64
 	pendV   float64 // the latest sample held with the jump
 	pendN   int
-	// lowRun: a string current's samples in a row (despiked) at a discharge
-	lowRun int
+	// lowRun: a string current's samples in a row (despiked) at a
+	// discharge, the first at lowSince
+	lowRun   int
+	lowSince int64
 
 	// smoothed level
 	hasLevel bool
@@ -409,7 +411,9 @@ type voltState struct {
 	groupFall                        float64 // the group's fall since its discharge began
 	sagPastOK, rawPastOK, loadPastOK bool
 	// compared: it has been within its group's range, compared with it
+	// (and outSince: since when it is out of it at rest, 0 if not)
 	compared bool
+	outSince int64
 	// avgMin: per minute, the mean of devNow - dev0 over its ticks
 	avgMin history
 	rawSum float64
@@ -575,6 +579,20 @@ func (d *Detector) otherGasUp(s *sensor, t int64) bool {
 	return false
 }
 
+// outAtRest notes a voltage out of its group's range (or below zero) with
+// the string at rest: after two minutes it is no longer taken as one that
+// was compared, which a discharge would keep in the comparison far below
+// its group (a cell driven into reversal); a channel misreading at rest
+// is no such cell.
+func (s *sensor) outAtRest(now int64) {
+	switch {
+	case s.outSince == 0:
+		s.outSince = now
+	case now-s.outSince >= int64(2*time.Minute):
+		s.compared = false
+	}
+}
+
 // gasSentinel reports the values gas detectors and their registers send
 // for "no value" (an unsigned or signed 16-bit register's top, with or
 // without a scale of 0.1).
@@ -625,9 +643,10 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 	if s.info.role == roleCurrent {
 		s.minSum += v
 		s.minN++
-		s.lowRun++
 		if v > -d.cfg.LoadCurrent {
 			s.lowRun = 0
+		} else if s.lowRun++; s.lowRun == 1 {
+			s.lowSince = t
 		}
 	}
 	if s.recent != nil {
