@@ -47,24 +47,7 @@ func (h *history) minOver(k int) (float64, bool) {
 // slope is the least-squares slope per slot over the newest k+1 slots,
 // all of which must be valid.
 func (h *history) slope(k int) (float64, bool) {
-	if k+1 > h.n || k < 2 {
-		return 0, false
-	}
-	var sx, sy, sxx, sxy float64
-	for i := 0; i <= k; i++ {
-		v, ok := h.at(i)
-		if !ok {
-			return 0, false
-		}
-		x := float64(-i)
-		sx += x
-		sy += v
-		sxx += float64(x * x)
-		sxy += float64(x * v)
-	}
-	m := float64(k + 1)
-	den := float64(m*sxx) - float64(sx*sx)
-	return (float64(m*sxy) - float64(sx*sy)) / den, true
+	return h.slopeGaps(k, k+1)
 }
 
 // slopeGaps is like slope over the valid slots among the newest k+1,
