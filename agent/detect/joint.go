@@ -98,7 +98,8 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	// module voltages (S.module.N.voltage); with none, its cells
 	// (S.cell.N.voltage, S.module.N.cell.M.voltage); with none of those,
 	// its modules' mean cell voltages, times the cells a module has
-	sum, n, ok, kind, used := 0.0, 0, true, voltWhole, ""
+	sum, n, ok, kind := 0.0, 0, true, voltWhole
+	lo, hi := math.Inf(1), math.Inf(-1)
 	var first, last int64
 	for _, want := range [...]struct {
 		prefix int
@@ -121,11 +122,12 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 				}
 				last = max(last, v.lastT)
 				sum += v.last
+				lo, hi = math.Min(lo, v.last), math.Max(hi, v.last)
 				n++
 			}
 		}
 		if n > 0 {
-			kind, used = want.kind, prefix
+			kind = want.kind
 			break
 		}
 	}
@@ -136,7 +138,7 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	if n == 0 || last-first > int64(2*time.Second) || last <= j.lastPoll {
 		return // no new, whole poll: keep the last verdict
 	}
-	if !plausiblePoll(dev, used, kind, sum/float64(n)) {
+	if mean := sum / float64(n); lo < 0.5*mean || hi > 1.5*mean {
 		// a module or cell misread (0 V, a garbled register): this poll
 		// is no measure of the wiring, and would teach it a wrong baseline
 		j.lastPoll = last
@@ -242,21 +244,4 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	if held > 0 && held >= 5*noise {
 		j.heat, j.excessV = held*math.Abs(I), held
 	}
-}
-
-// plausiblePoll reports whether every voltage of kind summed for a string
-// (of the units under prefix) stands within half and one and a half
-// times their mean.
-func plausiblePoll(dev *device, prefix string, kind voltKind, mean float64) bool {
-	for _, u := range dev.units {
-		if len(u.subject) <= len(prefix) || u.subject[:len(prefix)] != prefix {
-			continue
-		}
-		for _, v := range u.volts {
-			if v.info.volt == kind && (v.last < 0.5*mean || v.last > 1.5*mean) {
-				return false
-			}
-		}
-	}
-	return true
 }
