@@ -18,6 +18,9 @@
 //     ground truth; cmd/scenario writes one as a trace, cmd/benchdetect
 //     scores the detector against threshold alarms on a fixed set, and
 //     cmd/footprint measures the agent polling 50 simulated devices.
+//   - variant: rewrites a scenario's readings as another rack would give
+//     them (other point naming, points missing, misreading room, off-gas,
+//     current and voltage instruments), for cmd/benchdetect -variant.
 //   - peers: finds and starts the real protocol peers (mosquitto, snmpd,
 //     qemu-user) interop tests run against, and the shared device recordings.
 //

@@ -132,6 +132,71 @@ func (in *instruments) probesAsCells(r *physics.Rack, n int, rng *rand.Rand) {
 	}
 }
 
+// adjust applies the sensor overrides o and records them in info.
+func (in *instruments) adjust(o Sensors, info *RackInfo) {
+	if o == (Sensors{}) {
+		return
+	}
+	periods := func(n int, k float64) int {
+		if n == 0 {
+			return 0
+		}
+		return max(1, int(float64(n)*k+0.5))
+	}
+	if o.SampleS > 0 {
+		k := in.sample / o.SampleS
+		in.volt, in.cellV, in.amb, in.gasN = periods(in.volt, k), periods(in.cellV, k), periods(in.amb, k), periods(in.gasN, k)
+		in.sample = o.SampleS
+	}
+	if o.VoltageS > 0 {
+		k := o.VoltageS / (float64(in.volt) * in.sample)
+		in.volt = max(1, int(o.VoltageS/in.sample+0.5))
+		in.cellV = periods(in.cellV, k)
+	}
+	for i := range in.modules {
+		ms := &in.modules[i]
+		for _, th := range ms.th {
+			if o.AirMix > 0 {
+				th.AirWeight = o.AirMix
+			}
+			if o.TauScale > 0 {
+				th.Tau *= o.TauScale
+			}
+		}
+		for k := range ms.tch {
+			ch := &ms.tch[k]
+			if o.NoiseScale > 0 {
+				ch.Noise *= o.NoiseScale
+			}
+			if o.DriftScale > 0 {
+				ch.DriftPerDay *= o.DriftScale
+			}
+			if o.ResolutionC > 0 {
+				ch.Resolution = o.ResolutionC
+			}
+			switch {
+			case o.Dropout > 0:
+				ch.Dropout = o.Dropout
+			case o.Dropout < 0:
+				ch.Dropout = 0
+			}
+		}
+	}
+	info.SampleS, info.VoltageS, info.CellVoltageS = in.sample, float64(in.volt)*in.sample, float64(in.cellV)*in.sample
+	if o.NoiseScale > 0 {
+		info.NoiseC *= o.NoiseScale
+	}
+	if o.ResolutionC > 0 {
+		info.ResolutionC = o.ResolutionC
+	}
+	if o.AirMix > 0 {
+		info.ThermistorAirMix = o.AirMix
+	}
+	if o.TauScale > 0 {
+		info.ThermistorTauS *= o.TauScale
+	}
+}
+
 // sample1 emits the readings due at t.
 func (in *instruments) sample1(t float64, start time.Time, r *physics.Rack, emit func(trace.Row) error) error {
 	at := start.Add(dur(t))

@@ -107,6 +107,45 @@ type Options struct {
 	Modules int
 	// Strings overrides the number of strings, likewise.
 	Strings int
+	// Sensors overrides the qualities of the sensors the draw places.
+	Sensors Sensors
+}
+
+// Sensors overrides the sensor qualities a scenario draws, to try the
+// detector on racks instrumented otherwise. The zero value of each field
+// keeps the draw, and a zero Sensors leaves the scenario byte for byte as
+// it was.
+type Sensors struct {
+	// SampleS is the period of the temperatures and the string's current
+	// and voltage, s. The other instruments keep their periods in
+	// seconds (as near as whole samples allow).
+	SampleS float64
+	// VoltageS is the period of the module and cell voltages, s.
+	VoltageS float64
+	// NoiseScale and DriftScale multiply every thermistor channel's
+	// noise and drift.
+	NoiseScale, DriftScale float64
+	// ResolutionC is every thermistor channel's reporting step, °C.
+	ResolutionC float64
+	// Dropout is the probability a thermistor sample is missing; a
+	// negative value means none is.
+	Dropout float64
+	// AirMix is every thermistor's share of its module's air (the rest is
+	// the cells about it), 0 to 1.
+	AirMix float64
+	// TauScale multiplies every thermistor's time constant.
+	TauScale float64
+}
+
+// validate checks the overrides are physical.
+func (o Sensors) validate() error {
+	switch {
+	case o.SampleS < 0 || o.VoltageS < 0 || o.NoiseScale < 0 || o.DriftScale < 0 || o.ResolutionC < 0 || o.TauScale < 0:
+		return fmt.Errorf("sensor overrides must not be negative: %+v", o)
+	case o.Dropout >= 1 || o.AirMix > 1 || o.AirMix < 0:
+		return fmt.Errorf("sensor overrides: dropout must be below 1 and air mix within 0-1: %+v", o)
+	}
+	return nil
 }
 
 // Scenario is one family and seed, ready to run.
@@ -138,9 +177,13 @@ func New(family string, seed uint64, opt Options) (*Scenario, error) {
 	if !ok {
 		return nil, fmt.Errorf("scenario: unknown family %q (have %v)", family, Families())
 	}
+	if err := opt.Sensors.validate(); err != nil {
+		return nil, fmt.Errorf("scenario %s seed %d: %w", family, seed, err)
+	}
 	if err := b(s, opt); err != nil {
 		return nil, fmt.Errorf("scenario %s seed %d: %w", family, seed, err)
 	}
+	s.inst.adjust(opt.Sensors, &s.truth.Rack)
 	for _, f := range RunawayFamilies() {
 		if f == family {
 			s.truth.Class = Runaway

@@ -280,3 +280,59 @@ func TestStringsOption(t *testing.T) {
 		}
 	}
 }
+
+// Options.Sensors overrides the sensor qualities, shows them in the
+// ground truth, and keeps each instrument's period in seconds.
+func TestSensorsOption(t *testing.T) {
+	tests := []struct {
+		name  string
+		o     Sensors
+		check func(t *testing.T, s *Scenario, base RackInfo)
+	}{
+		{"slower sampling", Sensors{SampleS: 10}, func(t *testing.T, s *Scenario, b RackInfo) {
+			if r := s.truth.Rack; r.SampleS != 10 || r.VoltageS < 10 || math.Abs(r.VoltageS-b.VoltageS) > 10 {
+				t.Errorf("sample %v s, voltages every %v s; want 10 s and about %v s", r.SampleS, r.VoltageS, b.VoltageS)
+			}
+		}},
+		{"voltage period", Sensors{VoltageS: 300}, func(t *testing.T, s *Scenario, b RackInfo) {
+			if r := s.truth.Rack; math.Abs(r.VoltageS-300) > r.SampleS/2 || r.SampleS != b.SampleS {
+				t.Errorf("voltages every %v s at %v s sampling, want 300 s at %v s", r.VoltageS, r.SampleS, b.SampleS)
+			}
+		}},
+		{"thermistors", Sensors{NoiseScale: 2, ResolutionC: 1, AirMix: 0.5, TauScale: 2, Dropout: -1}, func(t *testing.T, s *Scenario, b RackInfo) {
+			r := s.truth.Rack
+			if r.NoiseC != 2*b.NoiseC || r.ResolutionC != 1 || r.ThermistorAirMix != 0.5 || r.ThermistorTauS != 2*b.ThermistorTauS {
+				t.Errorf("rack %+v from %+v", r, b)
+			}
+			for _, m := range s.inst.modules {
+				for k, ch := range m.tch {
+					if ch.Resolution != 1 || ch.Dropout != 0 || m.th[k].AirWeight != 0.5 {
+						t.Fatalf("%s channel %d: %+v, air %v", m.prefix, k, ch, m.th[k].AirWeight)
+					}
+				}
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			base, err := New("soft_short", 4, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := New("soft_short", 4, Options{Sensors: tc.o})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, s, base.truth.Rack)
+			// the story is the same one
+			if s.truth.Params["fault_s"] != base.truth.Params["fault_s"] || s.subj != base.subj {
+				t.Errorf("overrides changed the draw: %v vs %v", s.truth.Params, base.truth.Params)
+			}
+		})
+	}
+	for _, bad := range []Sensors{{SampleS: -1}, {Dropout: 1}, {AirMix: 2}} {
+		if _, err := New("soft_short", 4, Options{Sensors: bad}); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+}

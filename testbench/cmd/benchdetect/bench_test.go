@@ -77,10 +77,41 @@ func TestRunSmall(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"-seeds", "0"},
+		{"-variant", "gas-spike,no-such"},
+		{"-resolution", "-1", "-years", "0"},
+		{"-air", "2", "-years", "0"},
+		{"-modules", "-3"},
+	} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), args, &out, &errb)
+		if _, ok := err.(usageError); !ok {
+			t.Errorf("%q: %v, want a usage error", args, err)
+		}
+	}
+}
+
+// A varied run says how it is varied, and -variant list names them all.
+func TestVaried(t *testing.T) {
 	var out, errb bytes.Buffer
-	err := run(context.Background(), []string{"-seeds", "0"}, &out, &errb)
-	if _, ok := err.(usageError); !ok {
-		t.Errorf("-seeds 0: %v, want a usage error", err)
+	if err := run(context.Background(), []string{"-variant", "list"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "gas-spike ") || !strings.Contains(out.String(), "drop:SUFFIX") {
+		t.Errorf("list:\n%s", out.String())
+	}
+	if testing.Short() {
+		t.Skip("simulates every runaway family")
+	}
+	out.Reset()
+	args := []string{"-seeds", "1", "-years", "0", "-q30=false", "-modules", "4", "-sample", "5", "-noise", "2", "-variant", "room-nan,drop:.charge"}
+	if err := run(context.Background(), args, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	want := "Varied from the fixed set: modules per string 4, sample s 5, noise × 2, variants room-nan,drop:.charge"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("table lacks %q:\n%s", want, out.String())
 	}
 }
 

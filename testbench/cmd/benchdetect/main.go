@@ -11,6 +11,13 @@
 // thermal_runaway warning (level warning or critical) before venting and
 // before runaway; per nuisance family, the false thermal_runaway warnings
 // per rack-year; the baselines beside each figure.
+//
+// The fixed set can be varied to try the detector on racks unlike its
+// own: -modules and -strings change the rack size, -sample, -voltage-period,
+// -noise, -resolution, -dropout, -air, -tau and -drift the sensors, and
+// -variant rewrites the readings (other point naming, points missing,
+// misreading room, off-gas, current and voltage instruments; -variant list
+// names them). A varied run prints which variation it is above the table.
 package main
 
 import (
@@ -23,6 +30,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +38,7 @@ import (
 	"github.com/emberwatch/emberwatch/agent/trace"
 	"github.com/emberwatch/emberwatch/testbench/peers"
 	"github.com/emberwatch/emberwatch/testbench/scenario"
+	"github.com/emberwatch/emberwatch/testbench/variant"
 )
 
 func main() {
@@ -57,6 +66,40 @@ type options struct {
 	base    uint64
 	verbose bool
 	q30     bool
+	// variations of the fixed set
+	modules, strings int
+	sensors          scenario.Sensors
+	variants         []string
+}
+
+// varied says whether o varies the fixed set.
+func (o options) varied() bool {
+	return o.modules != 0 || o.strings != 0 || o.sensors != (scenario.Sensors{}) || len(o.variants) > 0
+}
+
+// variation describes how o varies the fixed set, or "" when it does not.
+func (o options) variation() string {
+	var parts []string
+	add := func(name string, v float64) {
+		if v != 0 {
+			parts = append(parts, fmt.Sprintf("%s %g", name, v))
+		}
+	}
+	add("modules per string", float64(o.modules))
+	add("strings", float64(o.strings))
+	s := o.sensors
+	add("sample s", s.SampleS)
+	add("voltage period s", s.VoltageS)
+	add("noise ×", s.NoiseScale)
+	add("resolution °C", s.ResolutionC)
+	add("dropout", s.Dropout)
+	add("thermistor air mix", s.AirMix)
+	add("thermistor lag ×", s.TauScale)
+	add("drift ×", s.DriftScale)
+	if len(o.variants) > 0 {
+		parts = append(parts, "variants "+strings.Join(o.variants, ","))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -69,6 +112,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&o.base, "seed", 1, "first seed of the fixed set")
 	fs.BoolVar(&o.verbose, "v", false, "print one line per scenario")
 	fs.BoolVar(&o.q30, "q30", true, "add the Samsung 30Q 4C discharge recordings when ../shared/data has them")
+	fs.IntVar(&o.modules, "modules", 0, "modules per string in every scenario (default: drawn)")
+	fs.IntVar(&o.strings, "strings", 0, "strings in every scenario (default: drawn)")
+	fs.Float64Var(&o.sensors.SampleS, "sample", 0, "temperature and string sampling period, s (default: drawn)")
+	fs.Float64Var(&o.sensors.VoltageS, "voltage-period", 0, "module and cell voltage period, s (default: drawn)")
+	fs.Float64Var(&o.sensors.NoiseScale, "noise", 0, "multiply thermistor noise by this")
+	fs.Float64Var(&o.sensors.ResolutionC, "resolution", 0, "thermistor resolution, °C (default: drawn)")
+	fs.Float64Var(&o.sensors.Dropout, "dropout", 0, "probability a thermistor sample is missing; negative: none (default: drawn)")
+	fs.Float64Var(&o.sensors.AirMix, "air", 0, "thermistors' share of module air, 0-1 (default: drawn)")
+	fs.Float64Var(&o.sensors.TauScale, "tau", 0, "multiply thermistor time constants by this")
+	fs.Float64Var(&o.sensors.DriftScale, "drift", 0, "multiply thermistor drift by this")
+	variants := fs.String("variant", "", "comma-separated reading variants, or list to print them")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -77,6 +131,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.seeds < 1 || o.years < 0 || o.workers < 1 {
 		return usageError{"-seeds and -workers must be positive, -years not negative"}
+	}
+	if *variants == "list" {
+		for _, v := range variant.Names() {
+			fmt.Fprintf(stdout, "%-18s %s\n", v[0], v[1])
+		}
+		fmt.Fprintf(stdout, "%-18s %s\n", "drop:SUFFIX", "leave out every point ending in SUFFIX")
+		return nil
+	}
+	if *variants != "" {
+		o.variants = strings.Split(*variants, ",")
+		if _, err := variant.New(o.variants, time.Time{}, 0, 0); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	if o.modules < 0 || o.strings < 0 {
+		return usageError{"-modules and -strings must not be negative"}
 	}
 	t0 := time.Now()
 	jobs, err := plan(o)
@@ -132,22 +202,24 @@ feed:
 
 // job is one trace to judge.
 type job struct {
-	sc   *scenario.Scenario
-	q30  string // path of a Q30 recording instead of a scenario
-	name string
+	sc       *scenario.Scenario
+	q30      string // path of a Q30 recording instead of a scenario
+	name     string
+	variants []string
 }
 
 // plan lists the fixed scenario set: seeds per runaway family, nuisance
 // families in turn until the rack-years are reached, and the Q30 runs.
 func plan(o options) ([]job, error) {
 	var jobs []job
+	so := scenario.Options{Modules: o.modules, Strings: o.strings, Sensors: o.sensors}
 	for _, f := range scenario.RunawayFamilies() {
 		for k := range o.seeds {
-			s, err := scenario.New(f, o.base+uint64(k), scenario.Options{})
+			s, err := scenario.New(f, o.base+uint64(k), so)
 			if err != nil {
-				return nil, err
+				return nil, usageError{err.Error()}
 			}
-			jobs = append(jobs, job{sc: s, name: f})
+			jobs = append(jobs, job{sc: s, name: f, variants: o.variants})
 		}
 	}
 	fams := scenario.NuisanceFamilies()
@@ -155,12 +227,12 @@ func plan(o options) ([]job, error) {
 	target := o.years * 365.25 * 86400
 	for i := 0; total < target; i++ {
 		f := fams[i%len(fams)]
-		s, err := scenario.New(f, o.base+uint64(i/len(fams)), scenario.Options{})
+		s, err := scenario.New(f, o.base+uint64(i/len(fams)), so)
 		if err != nil {
-			return nil, err
+			return nil, usageError{err.Error()}
 		}
 		total += s.Planned().Seconds()
-		jobs = append(jobs, job{sc: s, name: f})
+		jobs = append(jobs, job{sc: s, name: f, variants: o.variants})
 	}
 	if o.q30 {
 		for _, n := range []string{"Q30_S001_4C.csv", "Q30_S002_4C.csv", "Q30_S003_4C.csv"} {
@@ -244,7 +316,18 @@ func (j job) run(ctx context.Context) (result, error) {
 			}
 		}
 	}
+	var vf *variant.Filter
+	if j.sc != nil && len(j.variants) > 0 {
+		t := j.sc.Truth()
+		var err error
+		if vf, err = variant.New(j.variants, t.Start, t.Seed, t.Rack.Cells); err != nil {
+			return res, err
+		}
+	}
 	emit := func(r trace.Row) error {
+		if vf != nil && !vf.Apply(&r) {
+			return nil
+		}
 		res.rows++
 		last = r.Time
 		s := detect.Sample{Time: r.Time, Device: r.Device, Point: r.Point, Value: r.Value}

@@ -119,6 +119,9 @@ func report(w io.Writer, o options, results []result, wall time.Duration) {
 
 	fmt.Fprintf(w, "Emberwatch detector benchmark: seeds %d..%d per runaway family, %.2f rack-years of nuisances, %d readings, %v on %d workers\n\n",
 		o.base, o.base+uint64(o.seeds)-1, sumYears(nuisFams), rows, wall.Round(time.Second), o.workers)
+	if v := o.variation(); v != "" {
+		fmt.Fprintf(w, "Varied from the fixed set: %s\n\n", v)
+	}
 	fmt.Fprintf(w, "| runaway family | n | judge | warned before venting | lead before venting, median / worst (min) | lead before runaway, median / worst (min) | alarms before the fault |\n")
 	fmt.Fprintf(w, "|---|---|---|---|---|---|---|\n")
 	tot := famStats{}
