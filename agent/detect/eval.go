@@ -269,7 +269,8 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 			case !valid:
 				s.outAtRest(now)
 			}
-			back, _, seen := s.presence(valid, now)
+			late := s.late(now, stale) && s.level > 0
+			back, _, seen := s.presence(valid || late, now)
 			if valid && (back || !seen) {
 				// back from a gap, or new
 				dev.back.volt = now
@@ -278,9 +279,10 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 				// back from a gap: a module swapped in
 				dev.back.voltGap = now
 			}
-			if valid {
+			switch {
+			case valid:
 				sc = append(sc, ranked{v: s.level, s: s})
-			} else {
+			case !late:
 				s.hasDev = false
 			}
 		}

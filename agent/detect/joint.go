@@ -12,16 +12,19 @@ import (
 // exceeds the drop of the wiring's baseline resistance by, times the
 // current, is heat in a joint.
 type jointState struct {
-	sv         *sensor   // the string's terminal voltage
-	looked     int       // points of the device when sv was looked up
-	prefixes   [2]string // S.module. and S.cell.
-	seq        uint64    // the device's voltage sample count when last looked at
-	modules    int       // module voltages summed
-	kind       voltKind  // and what they measure
-	cells      float64   // cells a module has, for mean cell voltages (0: not known yet)
-	cellsSeen  float64   // the count the last polls at rest gave, and in how many in a row
-	cellsN     int
-	lastPoll   int64 // time of the module poll last used
+	sv        *sensor   // the string's terminal voltage
+	looked    int       // points of the device when sv was looked up
+	prefixes  [2]string // S.module. and S.cell.
+	seq       uint64    // the device's voltage sample count when last looked at
+	modules   int       // module voltages summed
+	kind      voltKind  // and what they measure
+	cells     float64   // cells a module has, for mean cell voltages (0: not known yet)
+	cellsSeen float64   // the count the last polls at rest gave, and in how many in a row
+	cellsN    int
+	lastPoll  int64 // time of the module poll last used
+	// pollV is the string's voltage at the module polls last seen
+	pollV      [8]timed
+	nPollV     int
 	hasOff     bool
 	off        float64 // offset at rest, V
 	noise      float64 // mean change from poll to poll at rest, V
@@ -86,6 +89,33 @@ func (d *Detector) joints(dev *device, now int64) *sensor {
 	return worst
 }
 
+// each calls f for every voltage of kind under j's prefix k (0: modules,
+// 1: cells) in dev.
+func (j *jointState) each(dev *device, k int, kind voltKind, f func(v *sensor)) {
+	prefix := j.prefixes[k]
+	for _, u := range dev.units {
+		if len(u.subject) <= len(prefix) || u.subject[:len(prefix)] != prefix {
+			continue
+		}
+		for _, v := range u.volts {
+			if v.info.volt == kind {
+				f(v)
+			}
+		}
+	}
+}
+
+// voltAt is the string's voltage at the module poll of time t, when one
+// of the polls j remembers was then.
+func (j *jointState) voltAt(t int64) (float64, bool) {
+	for k := range min(j.nPollV, len(j.pollV)) {
+		if e := j.pollV[k]; abs(float64(e.t-t)) <= float64(2*time.Second) {
+			return e.v, true
+		}
+	}
+	return 0, false
+}
+
 // joint takes the newest module poll of string c into j.
 func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	cfg := &d.cfg
@@ -98,36 +128,27 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	// module voltages (S.module.N.voltage); with none, its cells
 	// (S.cell.N.voltage, S.module.N.cell.M.voltage); with none of those,
 	// its modules' mean cell voltages, times the cells a module has
-	sum, n, ok, kind := 0.0, 0, true, voltWhole
-	lo, hi := math.Inf(1), math.Inf(-1)
-	var first, last int64
+	//
+	// A voltage one or a few polls old (its sample lost on the bus) is
+	// brought up to the poll by the string voltage's change since: a
+	// module's voltage follows its string's. With more than one in ten of
+	// them old (one, in strings of four to nineteen), or any in a string
+	// of fewer than four, the poll is no whole poll.
+	n, ok, kind, pre := 0, true, voltWhole, 0
+	var last int64
 	for _, want := range [...]struct {
 		prefix int
 		kind   voltKind
 	}{{0, voltWhole}, {1, voltWhole}, {0, voltCell}, {0, voltCellAvg}} {
-		prefix := j.prefixes[want.prefix]
-		for _, u := range dev.units {
-			if len(u.subject) <= len(prefix) || u.subject[:len(prefix)] != prefix {
-				continue
+		j.each(dev, want.prefix, want.kind, func(v *sensor) {
+			if !v.valid(now, stale) {
+				ok = false
 			}
-			for _, v := range u.volts {
-				if v.info.volt != want.kind {
-					continue
-				}
-				if !v.valid(now, stale) {
-					ok = false
-				}
-				if n == 0 || v.lastT < first {
-					first = v.lastT
-				}
-				last = max(last, v.lastT)
-				sum += v.last
-				lo, hi = math.Min(lo, v.last), math.Max(hi, v.last)
-				n++
-			}
-		}
+			last = max(last, v.lastT)
+			n++
+		})
 		if n > 0 {
-			kind = want.kind
+			kind, pre = want.kind, want.prefix
 			break
 		}
 	}
@@ -135,8 +156,32 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 		j.heat, j.excessV = 0, 0
 		return
 	}
-	if n == 0 || last-first > int64(2*time.Second) || last <= j.lastPoll {
-		return // no new, whole poll: keep the last verdict
+	if n == 0 || last <= j.lastPoll {
+		return // no new poll: keep the last verdict
+	}
+	sum, old, whole := 0.0, 0, true
+	lo, hi := math.Inf(1), math.Inf(-1)
+	svLast, okLast := sv.at(last)
+	if okLast {
+		j.pollV[j.nPollV%len(j.pollV)] = timed{last, svLast}
+		j.nPollV++
+	}
+	j.each(dev, pre, kind, func(v *sensor) {
+		x := v.last
+		if last-v.lastT > int64(2*time.Second) {
+			then, okThen := j.voltAt(v.lastT)
+			if !okLast || !okThen || then <= 0 {
+				whole = false
+				return
+			}
+			x = float64(x * (svLast / then)) // rounded: no fused multiply-add into the sum
+			old++
+		}
+		sum += x
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	})
+	if !whole || old > 0 && (n < 4 || old > max(1, n/10)) {
+		return // no whole poll: keep the last verdict
 	}
 	if mean := sum / float64(n); lo < 0.5*mean || hi > 1.5*mean {
 		// a module or cell misread (0 V, a garbled register): this poll
@@ -146,7 +191,8 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	}
 	if n != j.modules || kind != j.kind {
 		// a module more or less: start again
-		*j = jointState{sv: j.sv, looked: j.looked, prefixes: j.prefixes, seq: j.seq, modules: n, kind: kind}
+		*j = jointState{sv: j.sv, looked: j.looked, prefixes: j.prefixes, seq: j.seq, modules: n, kind: kind,
+			pollV: j.pollV, nPollV: j.nPollV}
 	}
 	j.lastPoll = last
 	V, okV := sv.at(last)

@@ -213,6 +213,8 @@ type sensor struct {
 	hasLast bool
 	last    float64
 	lastT   int64
+	// every is the usual interval between its samples, s (0: not known)
+	every   float64
 	pending bool
 	pend    float64
 	pendT   int64
@@ -406,6 +408,27 @@ type voltState struct {
 // valid reports whether the sensor may take part in comparisons at now.
 func (s *sensor) valid(now int64, stale int64) bool {
 	return s.hasLevel && now-s.lastT <= stale && s.nanRun == 0 && !s.stuck
+}
+
+// lateFactor is how many of its usual intervals a sensor's samples may
+// be late (a few lost on the bus) before it is taken as gone, within
+// lateMax times Config.StaleAfter: a module swapped out and back in
+// takes longer than that.
+const (
+	lateFactor = 5
+	lateMax    = 3
+)
+
+// late reports whether s, polled more often than Config.StaleAfter, is
+// stale but no more than a few samples late for its usual interval: a
+// point polled every minute or two (cell voltages) whose samples were
+// lost on the bus. It is not valid, and not gone either: not a module
+// swapped out and back in. A sensor polled less often than StaleAfter
+// goes stale between its samples and is not judged so.
+func (s *sensor) late(now, stale int64) bool {
+	age := now - s.lastT
+	return s.hasLevel && s.nanRun == 0 && !s.stuck && age > stale && s.every > 0 && s.every*1e9 < float64(stale) &&
+		float64(age) <= math.Min(float64(lateFactor*s.every*1e9), float64(lateMax*stale))
 }
 
 // glitch records a rejected sample; fade is Config.ErraticFade.
@@ -618,6 +641,15 @@ func (s *sensor) accept(d *Detector, t int64, v float64) {
 		s.med, s.hasMed = v, true
 	}
 	s.smooth(d, t, v)
+	if s.hasLast && t > s.lastT {
+		// the usual interval: a gap five times longer is an outage
+		switch g := float64(t-s.lastT) / 1e9; {
+		case s.every == 0:
+			s.every = g
+		case g <= 5*s.every:
+			s.every = s.every + float64(0.1*(g-s.every))
+		}
+	}
 	s.hasLast, s.last, s.lastT = true, raw, t
 	if s.info.role == roleTemp {
 		s.minSum += v - s.stepSum
