@@ -72,11 +72,6 @@ type options struct {
 	variants         []string
 }
 
-// varied says whether o varies the fixed set.
-func (o options) varied() bool {
-	return o.modules != 0 || o.strings != 0 || o.sensors != (scenario.Sensors{}) || len(o.variants) > 0
-}
-
 // variation describes how o varies the fixed set, or "" when it does not.
 func (o options) variation() string {
 	var parts []string
