@@ -342,74 +342,99 @@ func TestJointHeat(t *testing.T) {
 		want  bool
 		zero  bool // module 2 misread as 0 V for a minute in each ten of the discharge
 		lose  bool // one module's sample lost in every poll, a different one each time
+		// stagger: module m's voltage read m times this after its poll
+		// (rounded down to the second), as a poller reading one at a time
+		// reads and stamps them, and the string's voltage and current
+		// sampled every 10 s half way between
+		stagger time.Duration
 	}{
-		{"a joint growing to 50 mΩ at 80 A (320 W) is a warning", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "", 0, 0, 0, true, false, false},
-		{"the same seen through cell voltages", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "cell", 0, 0, 0, true, false, false},
-		{"the same seen through each module's cells", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "modcell", 0, 0, 0, true, false, false},
-		{"the same seen through each module's mean cell voltage", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "avg", 0, 0, 0, true, false, false},
-		{"sound wiring seen through mean cell voltages is nothing", func(float64) float64 { return 0.02 }, 0.05, "avg", 0, 0, 0, false, false, false},
-		{"the same with modules polled every two minutes", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "", 2 * time.Minute, 0, 0, true, false, false},
-		{"sound wiring of 20 mΩ is nothing", func(float64) float64 { return 0.02 }, 0.05, "", 0, 0, 0, false, false, false},
-		{"a steep end of discharge polled at two rates is nothing", func(float64) float64 { return 0.01 }, 1.5, "", 0, 0, 0, false, false, false},
-		{"a string of one module: the joint at its terminal", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "", 0, 1, 0, true, false, false},
-		{"sound wiring with a module misread as 0 V now and then is nothing", func(float64) float64 { return 0.02 }, 0.05, "", 0, 0, 0, false, true, false},
-		{"the same in a string of one module", func(float64) float64 { return 0.02 }, 0.05, "", 0, 1, 0, false, true, false},
-		{"two of eight modules reported: a steep end of discharge is nothing", func(float64) float64 { return 0.01 }, 1.5, "", 0, 8, 2, false, false, false},
-		{"the growing joint with a module's sample lost in every poll", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "", 0, 0, 0, true, false, true},
-		{"sound wiring with a module's sample lost in every poll is nothing", func(float64) float64 { return 0.02 }, 0.05, "", 0, 0, 0, false, false, true},
-		{"a steep end of discharge with samples lost is nothing", func(float64) float64 { return 0.01 }, 1.5, "", 0, 0, 0, false, false, true},
+		{"a joint growing to 50 mΩ at 80 A (320 W) is a warning", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "", 0, 0, 0, true, false, false, 0},
+		{"the same seen through cell voltages", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "cell", 0, 0, 0, true, false, false, 0},
+		{"the same seen through each module's cells", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "modcell", 0, 0, 0, true, false, false, 0},
+		{"the same seen through each module's mean cell voltage", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "avg", 0, 0, 0, true, false, false, 0},
+		{"sound wiring seen through mean cell voltages is nothing", func(float64) float64 { return 0.02 }, 0.05, "avg", 0, 0, 0, false, false, false, 0},
+		{"the same with modules polled every two minutes", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "", 2 * time.Minute, 0, 0, true, false, false, 0},
+		{"sound wiring of 20 mΩ is nothing", func(float64) float64 { return 0.02 }, 0.05, "", 0, 0, 0, false, false, false, 0},
+		{"a steep end of discharge polled at two rates is nothing", func(float64) float64 { return 0.01 }, 1.5, "", 0, 0, 0, false, false, false, 0},
+		{"a string of one module: the joint at its terminal", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "", 0, 1, 0, true, false, false, 0},
+		{"sound wiring with a module misread as 0 V now and then is nothing", func(float64) float64 { return 0.02 }, 0.05, "", 0, 0, 0, false, true, false, 0},
+		{"the same in a string of one module", func(float64) float64 { return 0.02 }, 0.05, "", 0, 1, 0, false, true, false, 0},
+		{"two of eight modules reported: a steep end of discharge is nothing", func(float64) float64 { return 0.01 }, 1.5, "", 0, 8, 2, false, false, false, 0},
+		{"the growing joint with a module's sample lost in every poll", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "", 0, 0, 0, true, false, true, 0},
+		{"sound wiring with a module's sample lost in every poll is nothing", func(float64) float64 { return 0.02 }, 0.05, "", 0, 0, 0, false, false, true, 0},
+		{"a steep end of discharge with samples lost is nothing", func(float64) float64 { return 0.01 }, 1.5, "", 0, 0, 0, false, false, true, 0},
+		{"the growing joint with module voltages stamped one by one over 6 s", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "", 0, 0, 0, true, false, false, 750 * time.Millisecond},
+		{"the same with a module's sample lost in every poll", func(m float64) float64 { return 0.002 + 0.048*math.Min(1, m/10) }, 0.05, "", 0, 0, 0, true, false, true, 750 * time.Millisecond},
+		{"sound wiring stamped one by one is nothing", func(float64) float64 { return 0.02 }, 0.05, "", 0, 0, 0, false, false, false, 750 * time.Millisecond},
+		{"a steep end of discharge stamped one by one is nothing", func(float64) float64 { return 0.01 }, 1.5, "", 0, 0, 0, false, false, false, 750 * time.Millisecond},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(9))
 			start := 40 * time.Minute
+			if c.stagger > 0 {
+				// the load starts during a poll: its first modules are
+				// read at rest, the rest under load
+				start += 3 * time.Second
+			}
 			const I = -80.0
-			evs := feed(DefaultConfig(), time.Hour, time.Second, func(at time.Duration) []Sample {
-				var out []Sample
-				cur, mv := 0.0, 52.0
+			// the string's current, module voltage and the sum of its
+			// modules' voltages, at
+			state := func(at time.Duration) (cur, mv, sum, rj float64) {
+				cur, mv = 0.0, 52.0
 				if at > start {
 					m := (at - start).Minutes()
 					cur, mv = I, 50-c.slope*m
+					rj = c.joint(m)
 				}
+				return cur, mv, float64(cmp.Or(c.mods, 8)) * mv, rj
+			}
+			evs := feed(DefaultConfig(), time.Hour, time.Second, func(at time.Duration) []Sample {
+				var out []Sample
 				mods, shown := cmp.Or(c.mods, 8), cmp.Or(c.shown, c.mods, 8)
-				sum := float64(mods) * mv
-				rj := 0.0
-				if at > start {
-					rj = c.joint((at - start).Minutes())
-				}
 				every := c.every
 				if every == 0 {
 					every = time.Minute
 				}
 				if at%every == 0 {
 					out = append(out, modules(at, mods, func(int) float64 { return 25 })...)
-					for m := 1; m <= shown; m++ {
-						v := mv + rng.NormFloat64()*0.02
-						if c.lose && m == 1+int(at/every)%shown {
-							continue
+				}
+				for m := 1; m <= shown; m++ {
+					lag := (time.Duration(m) * c.stagger).Truncate(time.Second)
+					poll := at - lag
+					if poll < 0 || poll%every != 0 {
+						continue
+					}
+					_, mv, _, _ := state(at)
+					v := mv + rng.NormFloat64()*0.02
+					if c.lose && m == 1+int(poll/every)%shown {
+						continue
+					}
+					if c.zero && m == min(2, shown) && poll > start && (poll-start)%(10*time.Minute) < time.Minute {
+						v = 0
+					}
+					switch c.names {
+					case "cell":
+						out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.cell.%d.voltage", m), math.Round(v*100) / 100})
+					case "modcell":
+						for k := 1; k <= 4; k++ {
+							out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.cell.%d.voltage", m, k), math.Round(v/4*1000) / 1000})
 						}
-						if c.zero && m == min(2, shown) && at > start && (at-start)%(10*time.Minute) < time.Minute {
-							v = 0
+					case "avg":
+						// as SunSpec 804 gives them: the mean, the highest and the lowest
+						for _, k := range []struct {
+							name string
+							v    float64
+						}{{"avg", v / 16}, {"max", v/16 + 0.01}, {"min", v/16 - 0.01}} {
+							out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.cell.%s.voltage", m, k.name), math.Round(k.v*1000) / 1000})
 						}
-						switch c.names {
-						case "cell":
-							out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.cell.%d.voltage", m), math.Round(v*100) / 100})
-						case "modcell":
-							for k := 1; k <= 4; k++ {
-								out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.cell.%d.voltage", m, k), math.Round(v/4*1000) / 1000})
-							}
-						case "avg":
-							// as SunSpec 804 gives them: the mean, the highest and the lowest
-							for _, k := range []struct {
-								name string
-								v    float64
-							}{{"avg", v / 16}, {"max", v/16 + 0.01}, {"min", v/16 - 0.01}} {
-								out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.cell.%s.voltage", m, k.name), math.Round(k.v*1000) / 1000})
-							}
-						default:
-							out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.voltage", m), math.Round(v*100) / 100})
-						}
+					default:
+						out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.voltage", m), math.Round(v*100) / 100})
 					}
 				}
+				if c.stagger > 0 && at%(10*time.Second) != 5*time.Second {
+					return out
+				}
+				cur, _, sum, rj := state(at)
 				sv := sum + cur*rj + rng.NormFloat64()*0.02
 				return append(out, Sample{t0.Add(at), "bms-1", "battery.current", cur},
 					Sample{t0.Add(at), "bms-1", "battery.voltage", math.Round(sv*100) / 100})

@@ -106,10 +106,10 @@ func (j *jointState) each(dev *device, k int, kind voltKind, f func(v *sensor)) 
 }
 
 // voltAt is the string's voltage at the module poll of time t, when one
-// of the polls j remembers was then.
-func (j *jointState) voltAt(t int64) (float64, bool) {
+// of the polls j remembers was then, within span.
+func (j *jointState) voltAt(t, span int64) (float64, bool) {
 	for k := range min(j.nPollV, len(j.pollV)) {
-		if e := j.pollV[k]; abs(float64(e.t-t)) <= float64(2*time.Second) {
+		if e := j.pollV[k]; abs(float64(e.t-t)) <= float64(span) {
 			return e.v, true
 		}
 	}
@@ -127,7 +127,8 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	// the string's voltages that add up to it, all from one poll: its
 	// module voltages (S.module.N.voltage); with none, its cells
 	// (S.cell.N.voltage, S.module.N.cell.M.voltage); with none of those,
-	// its modules' mean cell voltages, times the cells a module has
+	// its modules' mean cell voltages, times the cells a module has. Read
+	// one by one, a poll's samples lie up to a sensor's span apart.
 	//
 	// A voltage one or a few polls old (its sample lost on the bus) is
 	// brought up to the poll by the string voltage's change since: a
@@ -135,7 +136,7 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	// them old (one, in strings of four to nineteen), or any in a string
 	// of fewer than four, the poll is no whole poll.
 	n, ok, kind, pre := 0, true, voltWhole, 0
-	var last int64
+	var last, first int64
 	for _, want := range [...]struct {
 		prefix int
 		kind   voltKind
@@ -168,20 +169,31 @@ func (d *Detector) joint(dev *device, c, sv *sensor, j *jointState, now int64) {
 	}
 	j.each(dev, pre, kind, func(v *sensor) {
 		x := v.last
-		if last-v.lastT > int64(2*time.Second) {
-			then, okThen := j.voltAt(v.lastT)
+		if last-v.lastT > v.span() {
+			then, okThen := j.voltAt(v.lastT, v.span())
 			if !okLast || !okThen || then <= 0 {
 				whole = false
 				return
 			}
 			x = float64(x * (svLast / then)) // rounded: no fused multiply-add into the sum
 			old++
+		} else if first == 0 || v.lastT < first {
+			first = v.lastT
 		}
 		sum += x
 		lo, hi = math.Min(lo, x), math.Max(hi, x)
 	})
 	if !whole || old > 0 && (n < 4 || old > max(1, n/10)) {
 		return // no whole poll: keep the last verdict
+	}
+	if first < last {
+		// read one by one: a poll the load changed during is no measure
+		// of the wiring (its first modules read before the change, the
+		// rest after), and would teach it a wrong baseline
+		if sw := c.swing(first, last); sw > math.Max(cfg.LoadCurrent/2, 0.05*math.Abs(c.last)) {
+			j.lastPoll = last
+			return
+		}
 	}
 	if mean := sum / float64(n); lo < 0.5*mean || hi > 1.5*mean {
 		// a module or cell misread (0 V, a garbled register): this poll

@@ -356,9 +356,17 @@ type timed struct {
 	v float64
 }
 
-// at returns the raw sample of s nearest to t, if one is within 2 s.
+// span is how far apart the samples of one poll may be stamped: a poller
+// that reads its points one after another stamps each as it comes. It is
+// 2 s, or up to half the usual interval between s's samples: a sample
+// lost on the bus leaves the one before a whole interval old.
+func (s *sensor) span() int64 {
+	return max(int64(2*time.Second), int64(s.every*1e9/2))
+}
+
+// at returns the raw sample of s nearest to t, if one is within s's span.
 func (s *sensor) at(t int64) (float64, bool) {
-	best, found, bd := 0.0, false, int64(2*time.Second)
+	best, found, bd := 0.0, false, s.span()
 	if s.recent == nil {
 		return 0, false
 	}
@@ -373,6 +381,37 @@ func (s *sensor) at(t int64) (float64, bool) {
 		}
 	}
 	return best, found
+}
+
+// swing is how far apart the raw samples of s lie that bracket the span
+// from from to to (times, ns): those within it and the last before and
+// first after it. 0 with fewer than two.
+func (s *sensor) swing(from, to int64) float64 {
+	if s.recent == nil {
+		return 0
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	var before, after timed
+	for k := range min(s.nRecent, len(s.recent)) {
+		switch e := s.recent[k]; {
+		case e.t < from:
+			if e.t > before.t {
+				before = e
+			}
+		case e.t > to:
+			if after.t == 0 || e.t < after.t {
+				after = e
+			}
+		default:
+			lo, hi = math.Min(lo, e.v), math.Max(hi, e.v)
+		}
+	}
+	for _, e := range [...]timed{before, after} {
+		if e.t != 0 {
+			lo, hi = math.Min(lo, e.v), math.Max(hi, e.v)
+		}
+	}
+	return math.Max(0, hi-lo)
 }
 
 // voltState is the deviation of a module or cell voltage from the median
