@@ -19,8 +19,9 @@
 //     scores the detector against threshold alarms on a fixed set, and
 //     cmd/footprint measures the agent polling 50 simulated devices.
 //   - variant: rewrites a scenario's readings as another rack would give
-//     them (other point naming, points missing, misreading room, off-gas,
-//     current and voltage instruments), for cmd/benchdetect -variant.
+//     them (other point naming, points missing or stamped late, misreading
+//     room, off-gas, current and voltage instruments), for cmd/benchdetect
+//     -variant.
 //   - peers: finds and starts the real protocol peers (mosquitto, snmpd,
 //     qemu-user) interop tests run against, and the shared device recordings.
 //

@@ -1,13 +1,15 @@
 // Package variant rewrites a scenario's readings as another rack would
 // give them: other point naming (one device per string, cell
 // temperatures, SunSpec mean cell voltages, indexed room probes), points
-// missing, and the misreadings of the off-gas, room, current and voltage
-// instruments that a real site has and the scenario families do not draw.
+// missing, readings stamped late, and the misreadings of the off-gas,
+// room, current and voltage instruments that a real site has and the
+// scenario families do not draw.
 //
 // It is how the detector is tried on racks unlike the benchmark's own:
 // a Filter sits between a scenario and the detector and edits or drops
-// each row. Filters are deterministic: the same names, start and seed
-// give the same rows.
+// each row (Apply), or also re-stamps rows and hands them on in time
+// order (Pass, Flush). Filters are deterministic: the same names, start
+// and seed give the same rows.
 package variant
 
 import (
@@ -49,9 +51,13 @@ var variants = []struct{ name, doc string }{
 	{"volt-low", "one module voltage reads 10 % low for a minute every two hours"},
 	{"volt-zero", "one module voltage reads 0 V for a minute every two hours"},
 	{"volt-nan", "one module voltage reads nan for 10 minutes every two hours"},
-	// lost samples
+	// lost samples and timing
 	{"lossy-bus", "one battery reading in twenty is lost, at random"},
+	{"jitter", "each reading stamped up to 6 s after its poll, at random, as a poller reading one point at a time stamps them"},
 }
+
+// jitterMax is how late the jitter variant stamps a reading at most.
+const jitterMax = 6 * time.Second
 
 // Names returns every variant name with what it does.
 func Names() [][2]string {
@@ -69,7 +75,8 @@ type Filter struct {
 	start time.Time
 	seed  uint64
 	cells int
-	stuck float64 // the stuck room reading, nan until taken
+	stuck float64     // the stuck room reading, nan until taken
+	held  []trace.Row // jitter: rows stamped later than rows still to come, in time order
 }
 
 // New returns a Filter applying the named variants, and "drop:SUFFIX"
@@ -100,10 +107,54 @@ func New(names []string, start time.Time, seed uint64, cells int) (*Filter, erro
 
 func names0() []string {
 	var s []string
-	for _, v := range variants {
-		s = append(s, v.name)
+	for _, v := range Names() {
+		s = append(s, v[0])
 	}
 	return s
+}
+
+// Pass applies f to row and hands emit the rows that are due, in time
+// order. Without jitter that is row itself, when kept. With jitter, row
+// is stamped later and held until no row yet to come (none stamped
+// before row's own time) can be stamped before it; Flush hands over the
+// rest at the end of the trace.
+func (f *Filter) Pass(row trace.Row, emit func(trace.Row) error) error {
+	if !f.Apply(&row) {
+		return nil
+	}
+	if !f.on["jitter"] {
+		return emit(row)
+	}
+	now := row.Time
+	row.Time = row.Time.Add(time.Duration(f.hash(row, 0x9e3779b97f4a7c15) % uint64(jitterMax)))
+	i, _ := slices.BinarySearchFunc(f.held, row.Time, func(r trace.Row, t time.Time) int {
+		if r.Time.After(t) {
+			return 1
+		}
+		return -1 // equal times keep their order
+	})
+	f.held = slices.Insert(f.held, i, row)
+	k := 0
+	for k < len(f.held) && !f.held[k].Time.After(now) {
+		if err := emit(f.held[k]); err != nil {
+			return err
+		}
+		k++
+	}
+	f.held = f.held[k:]
+	return nil
+}
+
+// Flush hands emit the rows Pass still holds, in time order.
+func (f *Filter) Flush(emit func(trace.Row) error) error {
+	for len(f.held) > 0 {
+		r := f.held[0]
+		f.held = f.held[1:]
+		if err := emit(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Apply edits row in place and reports whether to keep it.
@@ -129,7 +180,12 @@ func (f *Filter) Apply(row *trace.Row) bool {
 // lost draws, from the row's time, point and the seed, whether a lossy
 // bus lost it (one in twenty).
 func (f *Filter) lost(row *trace.Row) bool {
-	h := uint64(14695981039346656037) ^ f.seed
+	return f.hash(*row, 0)%20 == 0
+}
+
+// hash mixes the row's time and point with the seed and salt.
+func (f *Filter) hash(row trace.Row, salt uint64) uint64 {
+	h := uint64(14695981039346656037) ^ f.seed ^ salt
 	mix := func(b byte) { h = (h ^ uint64(b)) * 1099511628211 }
 	for x := uint64(row.Time.UnixNano()); x != 0; x >>= 8 {
 		mix(byte(x))
@@ -140,7 +196,7 @@ func (f *Filter) lost(row *trace.Row) bool {
 	h ^= h >> 29
 	h *= 0xbf58476d1ce4e5b9
 	h ^= h >> 32
-	return h%20 == 0
+	return h
 }
 
 // modulePoint says whether p is a module's own point ending in suffix

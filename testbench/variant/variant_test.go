@@ -2,6 +2,8 @@ package variant
 
 import (
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -175,5 +177,63 @@ func TestLossyBus(t *testing.T) {
 	}
 	if again, _ := count(); again != lost {
 		t.Errorf("lost %d, then %d", lost, again)
+	}
+}
+
+// Jitter stamps each row up to 6 s late and hands the rows on in time
+// order, every one of them, the same way every time; other variants are
+// applied before it.
+func TestJitter(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	run := func() []trace.Row {
+		f, err := New([]string{"jitter", "drop:.current"}, t0, 3, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []trace.Row
+		emit := func(r trace.Row) error { out = append(out, r); return nil }
+		for i := range 200 {
+			at := t0.Add(time.Duration(i) * 2 * time.Second)
+			for m := 1; m <= 8; m++ {
+				r := trace.Row{Time: at, Device: "bms-1", Point: "battery.module." + strconv.Itoa(m) + ".voltage", Value: float64(i)}
+				if err := f.Pass(r, emit); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := f.Pass(trace.Row{Time: at, Device: "bms-1", Point: "battery.current", Value: 1}, emit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.Flush(emit); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	out := run()
+	if len(out) != 200*8 {
+		t.Fatalf("%d rows out, want %d", len(out), 200*8)
+	}
+	late := 0
+	for i, r := range out {
+		if i > 0 && r.Time.Before(out[i-1].Time) {
+			t.Fatalf("row %d at %v before row %d at %v", i, r.Time, i-1, out[i-1].Time)
+		}
+		if r.Point == "battery.current" {
+			t.Fatalf("dropped row passed: %v", r)
+		}
+		poll := t0.Add(time.Duration(r.Value) * 2 * time.Second)
+		d := r.Time.Sub(poll)
+		if d < 0 || d >= jitterMax {
+			t.Fatalf("row %v stamped %v after its poll", r, d)
+		}
+		if d > 2*time.Second {
+			late++
+		}
+	}
+	if late < len(out)/2 {
+		t.Errorf("%d of %d rows more than 2 s late, want about two thirds", late, len(out))
+	}
+	if again := run(); !slices.Equal(again, out) {
+		t.Error("a second run stamped other times")
 	}
 }

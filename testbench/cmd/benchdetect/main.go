@@ -15,9 +15,9 @@
 // The fixed set can be varied to try the detector on racks unlike its
 // own: -modules and -strings change the rack size, -sample, -voltage-period,
 // -noise, -resolution, -dropout, -air, -tau and -drift the sensors, and
-// -variant rewrites the readings (other point naming, points missing,
-// misreading room, off-gas, current and voltage instruments; -variant list
-// names them). A varied run prints which variation it is above the table.
+// -variant rewrites the readings (other point naming, points missing or
+// stamped late, misreading room, off-gas, current and voltage instruments;
+// -variant list names them). A varied run prints which variation it is above the table.
 package main
 
 import (
@@ -319,10 +319,7 @@ func (j job) run(ctx context.Context) (result, error) {
 			return res, err
 		}
 	}
-	emit := func(r trace.Row) error {
-		if vf != nil && !vf.Apply(&r) {
-			return nil
-		}
+	observe := func(r trace.Row) error {
 		res.rows++
 		last = r.Time
 		s := detect.Sample{Time: r.Time, Device: r.Device, Point: r.Point, Value: r.Value}
@@ -330,6 +327,10 @@ func (j job) run(ctx context.Context) (result, error) {
 		base60.observe(s, &res.judges[j60C])
 		ror.observe(s, &res.judges[jRoR])
 		return nil
+	}
+	emit := observe
+	if vf != nil {
+		emit = func(r trace.Row) error { return vf.Pass(r, observe) }
 	}
 	if j.q30 != "" {
 		f, err := os.Open(j.q30)
@@ -362,6 +363,9 @@ func (j job) run(ctx context.Context) (result, error) {
 			return res, err
 		}
 		res.truth = tr
+	}
+	if vf != nil {
+		_ = vf.Flush(observe)
 	}
 	handle(det.Advance(last.Add(time.Minute)))
 	res.wall = time.Since(t0)
