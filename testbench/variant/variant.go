@@ -13,6 +13,7 @@
 package variant
 
 import (
+	"container/heap"
 	"fmt"
 	"math"
 	"slices"
@@ -75,8 +76,11 @@ type Filter struct {
 	start time.Time
 	seed  uint64
 	cells int
-	stuck float64     // the stuck room reading, nan until taken
-	held  []trace.Row // jitter: rows stamped later than rows still to come, in time order
+	stuck float64 // the stuck room reading, nan until taken
+	// jitter: rows stamped later than rows still to come, and how many
+	// were held
+	held   rowHeap
+	pushed uint64
 }
 
 // New returns a Filter applying the named variants, and "drop:SUFFIX"
@@ -127,34 +131,54 @@ func (f *Filter) Pass(row trace.Row, emit func(trace.Row) error) error {
 	}
 	now := row.Time
 	row.Time = row.Time.Add(time.Duration(f.hash(row, 0x9e3779b97f4a7c15) % uint64(jitterMax)))
-	i, _ := slices.BinarySearchFunc(f.held, row.Time, func(r trace.Row, t time.Time) int {
-		if r.Time.After(t) {
-			return 1
-		}
-		return -1 // equal times keep their order
-	})
-	f.held = slices.Insert(f.held, i, row)
-	k := 0
-	for k < len(f.held) && !f.held[k].Time.After(now) {
-		if err := emit(f.held[k]); err != nil {
+	heap.Push(&f.held, stamped{row, f.pushed})
+	f.pushed++
+	for len(f.held) > 0 && !f.held[0].Time.After(now) {
+		if err := emit(heap.Pop(&f.held).(stamped).Row); err != nil {
 			return err
 		}
-		k++
 	}
-	f.held = f.held[k:]
 	return nil
 }
 
 // Flush hands emit the rows Pass still holds, in time order.
 func (f *Filter) Flush(emit func(trace.Row) error) error {
 	for len(f.held) > 0 {
-		r := f.held[0]
-		f.held = f.held[1:]
-		if err := emit(r); err != nil {
+		if err := emit(heap.Pop(&f.held).(stamped).Row); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// stamped is a row held by Pass, with the order it came in: rows stamped
+// alike leave in that order.
+type stamped struct {
+	trace.Row
+	n uint64
+}
+
+// rowHeap is a min-heap of held rows by time, then arrival.
+type rowHeap []stamped
+
+func (h rowHeap) Len() int { return len(h) }
+func (h rowHeap) Less(i, j int) bool {
+	if !h[i].Time.Equal(h[j].Time) {
+		return h[i].Time.Before(h[j].Time)
+	}
+	return h[i].n < h[j].n
+}
+func (h rowHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+
+// Push and Pop serve container/heap.
+func (h *rowHeap) Push(x any) { *h = append(*h, x.(stamped)) }
+
+// Pop removes the last row (container/heap has moved the least there).
+func (h *rowHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // Apply edits row in place and reports whether to keep it.
