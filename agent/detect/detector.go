@@ -38,8 +38,11 @@ type Detector struct {
 
 	out     []Event
 	scratch []ranked
-	fbuf    [3][]float64 // reusable buffers for medians
-	markN   uint64       // stamps units while counting those of a group
+	// partBuf and partDone: scratch for splitting a voltage group by string
+	partBuf  []ranked
+	partDone []*sensor
+	fbuf     [3][]float64 // reusable buffers for medians
+	markN    uint64       // stamps units while counting those of a group
 }
 
 // device is the state of one device.

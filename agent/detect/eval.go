@@ -101,8 +101,20 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	// a discharge of a sample or two is a glitch of the current reading:
 	// no Joule heat, and it would hold the rules that need rest off for
 	// hours
-	if c := dev.current; hasI && I <= -cfg.LoadCurrent &&
-		(c.lowRun >= dischargeSamples || c.lowRun >= 2 && c.lastT-c.lowSince >= int64(dischargeSpan)) {
+	if c := dev.current; hasI && I <= -cfg.LoadCurrent && c.discharges() {
+		dev.lastDischarge = now
+	}
+	// another string of the device discharging (strings behind separate
+	// UPS modules, a capacity test on one) holds the rules that need rest
+	// off as a discharge of the first does: the module voltages and
+	// temperatures of all its strings are compared together
+	otherLoad := 0.0
+	for _, c := range dev.currents {
+		if c != dev.current && c.valid(now, stale) && c.level <= -cfg.LoadCurrent && c.discharges() {
+			otherLoad = math.Min(otherLoad, c.level)
+		}
+	}
+	if otherLoad < 0 {
 		dev.lastDischarge = now
 	}
 	// a charge that begins with no discharge in the two hours before it
@@ -125,7 +137,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	if charge {
 		dev.lastCharge = now
 	}
-	load := hasI && (I <= -cfg.LoadCurrent || charge)
+	load := hasI && (I <= -cfg.LoadCurrent || charge) || otherLoad < 0
 	// the string is known not to be discharging: heat is not Joule heat
 	// of a discharge (Q30-like cells heat to 65 °C under a 4C load)
 	dev.charging = hasI && I > -cfg.LoadCurrent
@@ -133,7 +145,11 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		if dev.loadSince == 0 {
 			dev.loadSince = now
 		}
-		if a := abs(I); dev.steadySince == 0 || a < 0.8*dev.loadRef || a > 1.25*dev.loadRef {
+		a := abs(I)
+		if otherLoad < 0 && (!hasI || abs(I) < cfg.LoadCurrent) {
+			a = -otherLoad
+		}
+		if dev.steadySince == 0 || a < 0.8*dev.loadRef || a > 1.25*dev.loadRef {
 			dev.steadySince, dev.loadRef = now, a
 		}
 	} else {
@@ -246,7 +262,17 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	}
 	d.stringTrends(dev, now, load, cmv, r)
 
-	// voltages against their group
+	// voltages against their group: under discharge the strings of a
+	// device each with its own current are judged each by its own, and
+	// its modules compared with the others of their string (a string of
+	// three or more), for one string may discharge while another rests
+	devDis := hasI && I <= -cfg.LoadCurrent
+	dis := func(s *sensor) bool {
+		if c := dev.currentOf(s.unit); c != nil && c != dev.current {
+			return c.valid(now, stale) && c.level <= -cfg.LoadCurrent
+		}
+		return devDis
+	}
 	for _, g := range dev.groups {
 		if g.role != roleVolt {
 			continue
@@ -256,15 +282,16 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		// even below zero (a weak cell driven into reversal), turns that
 		// voltage into heat; only a reading near zero (a sense wire off)
 		// is no reading
-		discharging := hasI && I <= -cfg.LoadCurrent
+		discharging := devDis
 		sc := d.scratch[:0]
 		for _, s := range g.members {
 			live := s.valid(now, stale)
-			valid := live && (s.level > 0 || discharging && s.compared && s.level < 0)
+			sDis := dis(s)
+			valid := live && (s.level > 0 || sDis && s.compared && s.level < 0)
 			switch {
 			case !live:
 				s.compared, s.outSince = false, 0
-			case discharging:
+			case sDis:
 				s.outSince = 0
 			case !valid:
 				s.outAtRest(now)
@@ -295,7 +322,8 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		k := 0
 		for _, e := range sc {
 			in := e.v > 0.5*med && e.v < 1.5*med
-			if discharging && e.s.compared && !in {
+			sDis := dis(e.s)
+			if sDis && e.s.compared && !in {
 				in = e.v < 1.5*med && e.v >= -med && abs(e.v) >= 0.05*med
 			}
 			if med > 1 && in {
@@ -304,7 +332,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 				e.s.compared, e.s.outSince = true, 0
 			} else {
 				e.s.hasDev = false
-				if !discharging {
+				if !sDis {
 					e.s.outAtRest(now)
 				}
 			}
@@ -323,11 +351,11 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 			fall = med/g.loadMed - 1
 		}
 		if len(sc) >= 3 {
-			for p, e := range sc {
-				d.updateDeviation(e.s, now, e.s.level/medianWithout(sc, p)-1, recentLoad, newMin)
-				d.updateLoadDeviation(e.s, discharging, newMin)
+			d.deviations(dev, sc, func(e ranked, med float64) {
+				d.updateDeviation(e.s, now, e.s.level/med-1, recentLoad, newMin)
+				d.updateLoadDeviation(e.s, dis(e.s), newMin)
 				e.s.groupFall = fall
-			}
+			})
 		}
 		d.scratch = sc[:0]
 	}
@@ -335,7 +363,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	// the string as a whole: float current, common-mode warming, off-gas.
 	// Its verdict goes to the module standing out most, or the string.
 	strLvl, strWhy := none, ""
-	var ofStrand *strand // the string whose trend it is, if it is one
+	var ofStrand *strand // the string whose trend or step it is, if it is one
 	worst := dev.worst.rank(cfg)
 	var lone *unit
 	unplaced := false
@@ -354,7 +382,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	case worst == 1:
 		strLvl, strWhy, ofStrand = advisory, "string warming with no load and a steady room", dev.worst
 	case curStep:
-		strLvl, strWhy = advisory, "float current stepped up at rest"
+		strLvl, strWhy, ofStrand = advisory, "float current stepped up at rest", steppedStrand(dev)
 	}
 	if hotJoint != nil && hotJoint.joint.heat >= cfg.JointHeat {
 		strLvl, strWhy, ofStrand = warning, "heat in the string's wiring", nil
@@ -486,4 +514,71 @@ func (d *Detector) unlocalisedStep(dev *device, now int64) (lone *unit, ok bool)
 		}
 	}
 	return nil, false
+}
+
+// discharges reports whether the string current c has shown a discharge
+// long enough to count: dischargeSamples samples in a row, or two that
+// span dischargeSpan.
+func (c *sensor) discharges() bool {
+	return c.lowRun >= dischargeSamples || c.lowRun >= 2 && c.lastT-c.lowSince >= int64(dischargeSpan)
+}
+
+// deviations calls f with each voltage of the group sc (sorted by level)
+// and the median of the others it is compared with: those of its string,
+// where its device meters each string's current and its string has three
+// or more in sc, else all of sc.
+func (d *Detector) deviations(dev *device, sc []ranked, f func(e ranked, med float64)) {
+	first := dev.currentOf(sc[0].s.unit)
+	one := true
+	for _, e := range sc[1:] {
+		if dev.currentOf(e.s.unit) != first {
+			one = false
+			break
+		}
+	}
+	if one {
+		for p, e := range sc {
+			f(e, medianWithout(sc, p))
+		}
+		return
+	}
+	// each string's in turn, in the order of sc
+	done := d.partDone[:0]
+	for i, e := range sc {
+		c := dev.currentOf(e.s.unit)
+		if slices.Contains(done, c) {
+			continue
+		}
+		done = append(done, c)
+		sub := d.partBuf[:0]
+		for _, o := range sc[i:] {
+			if dev.currentOf(o.s.unit) == c {
+				sub = append(sub, o)
+			}
+		}
+		for q, o := range sub {
+			if len(sub) >= 3 {
+				f(o, medianWithout(sub, q))
+			} else {
+				f(o, medianWithout(sc, slices.IndexFunc(sc, func(x ranked) bool { return x.s == o.s })))
+			}
+		}
+		d.partBuf = sub[:0]
+	}
+	d.partDone = done[:0]
+}
+
+// steppedStrand is the string whose float current stepped up the most
+// (Detector.floatSteps), nil when none did.
+func steppedStrand(dev *device) *strand {
+	var best *sensor
+	for _, c := range dev.currents {
+		if st := math.Max(c.iStep, c.iJump); st > 0 && (best == nil || st > math.Max(best.iStep, best.iJump)) {
+			best = c
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return best.strand
 }
