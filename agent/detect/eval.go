@@ -262,10 +262,10 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	}
 	d.stringTrends(dev, now, load, cmv, r)
 
-	// voltages against their group: under discharge the strings of a
-	// device each with its own current are judged each by its own, and
-	// its modules compared with the others of their string (a string of
-	// three or more), for one string may discharge while another rests
+	// voltages against their group. Where the strings of a device each
+	// report their own current, one may discharge or charge while another
+	// rests: a voltage is compared with the others of its string (of
+	// three or more), and its string discharges by its own current
 	devDis := hasI && I <= -cfg.LoadCurrent
 	dis := func(s *sensor) bool {
 		if c := dev.currentOf(s.unit); c != nil && c != dev.current {
