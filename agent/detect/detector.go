@@ -40,9 +40,14 @@ type Detector struct {
 	scratch []ranked
 	// partBuf and partDone: scratch for splitting a voltage group by string
 	partBuf  []ranked
+	partAt   []int
 	partDone []*sensor
-	fbuf     [3][]float64 // reusable buffers for medians
-	markN    uint64       // stamps units while counting those of a group
+	// medBuf and bbuf: each temperature's reference and whether few
+	// units make it
+	medBuf []float64
+	bbuf   []bool
+	fbuf   [3][]float64 // reusable buffers for medians
+	markN  uint64       // stamps units while counting those of a group
 }
 
 // device is the state of one device.

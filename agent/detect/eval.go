@@ -219,11 +219,24 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 				}
 			}
 		}
+		// against the others of its string, where each string reports its
+		// current: one may discharge, and warm, while another rests
+		med := d.medBuf[:0]
+		few := d.bbuf[:0]
+		if len(sc) >= 2 {
+			med, few = slices.Grow(med, len(sc))[:len(sc)], slices.Grow(few, len(sc))[:len(sc)]
+			d.deviations(dev, sc, func(i int, m float64, part []ranked) {
+				med[i], few[i] = m, units <= 3
+				if len(part) < len(sc) {
+					few[i] = d.unitsIn(part) <= 3
+				}
+			})
+		}
 		for p, e := range sc {
 			s := e.s
 			switch {
 			case len(sc) >= 2:
-				d.updateRise(s, now, medianWithout(sc, p), refNeighbours, dtH, dAmb, dAmbOK, units <= 3)
+				d.updateRise(s, now, med[p], refNeighbours, dtH, dAmb, dAmbOK, few[p])
 			case r.ambOK:
 				d.updateRise(s, now, r.amb, refRoom, dtH, dAmb, dAmbOK, false)
 			default:
@@ -246,6 +259,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 				d.accel(s, roomSettled)
 			}
 		}
+		d.medBuf, d.bbuf = med[:0], few[:0]
 		d.scratch = sc[:0]
 	}
 	if len(cmv) > 0 && (r.ambOK || newMin) {
@@ -351,7 +365,8 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 			fall = med/g.loadMed - 1
 		}
 		if len(sc) >= 3 {
-			d.deviations(dev, sc, func(e ranked, med float64) {
+			d.deviations(dev, sc, func(i int, med float64, _ []ranked) {
+				e := sc[i]
 				d.updateDeviation(e.s, now, e.s.level/med-1, recentLoad, newMin)
 				d.updateLoadDeviation(e.s, dis(e.s), newMin)
 				e.s.groupFall = fall
@@ -523,11 +538,11 @@ func (c *sensor) discharges() bool {
 	return c.lowRun >= dischargeSamples || c.lowRun >= 2 && c.lastT-c.lowSince >= int64(dischargeSpan)
 }
 
-// deviations calls f with each voltage of the group sc (sorted by level)
-// and the median of the others it is compared with: those of its string,
-// where its device meters each string's current and its string has three
-// or more in sc, else all of sc.
-func (d *Detector) deviations(dev *device, sc []ranked, f func(e ranked, med float64)) {
+// deviations calls f with the index in sc (sorted by level) of each
+// sensor, the median of the others it is compared with, and those with
+// it: the sensors of its string, where its device meters each string's
+// current and its string has three or more in sc, else all of sc.
+func (d *Detector) deviations(dev *device, sc []ranked, f func(i int, med float64, part []ranked)) {
 	first := dev.currentOf(sc[0].s.unit)
 	one := true
 	for _, e := range sc[1:] {
@@ -537,8 +552,8 @@ func (d *Detector) deviations(dev *device, sc []ranked, f func(e ranked, med flo
 		}
 	}
 	if one {
-		for p, e := range sc {
-			f(e, medianWithout(sc, p))
+		for p := range sc {
+			f(p, medianWithout(sc, p), sc)
 		}
 		return
 	}
@@ -550,22 +565,37 @@ func (d *Detector) deviations(dev *device, sc []ranked, f func(e ranked, med flo
 			continue
 		}
 		done = append(done, c)
-		sub := d.partBuf[:0]
-		for _, o := range sc[i:] {
+		sub, at := d.partBuf[:0], d.partAt[:0]
+		for k, o := range sc[i:] {
 			if dev.currentOf(o.s.unit) == c {
-				sub = append(sub, o)
+				sub, at = append(sub, o), append(at, i+k)
 			}
 		}
-		for q, o := range sub {
+		for q := range sub {
 			if len(sub) >= 3 {
-				f(o, medianWithout(sub, q))
+				f(at[q], medianWithout(sub, q), sub)
 			} else {
-				f(o, medianWithout(sc, slices.IndexFunc(sc, func(x ranked) bool { return x.s == o.s })))
+				f(at[q], medianWithout(sc, at[q]), sc)
 			}
 		}
-		d.partBuf = sub[:0]
+		d.partBuf, d.partAt = sub[:0], at[:0]
 	}
 	d.partDone = done[:0]
+}
+
+// unitsIn counts the units (modules, cells) the sensors of part belong to.
+func (d *Detector) unitsIn(part []ranked) int {
+	d.markN++
+	n := 0
+	for _, e := range part {
+		if u := e.s.unit; u == nil || u.mark != d.markN {
+			n++
+			if u != nil {
+				u.mark = d.markN
+			}
+		}
+	}
+	return n
 }
 
 // steppedStrand is the string whose float current stepped up the most

@@ -11,8 +11,9 @@ import (
 // TestOneStringDischarges: the strings of one BMS need not share a load.
 // One string of two discharges for half an hour (a capacity test, or
 // strings behind separate UPS modules) while the other rests at float:
-// its modules' voltages fall together and warm with their Joule heat,
-// which is no runaway, whichever string's points the BMS lists first.
+// its modules' voltages fall together and warm 8 °C with their Joule
+// heat (a high-rate UPS discharge), which is no runaway, whichever
+// string's points the BMS lists first.
 func TestOneStringDischarges(t *testing.T) {
 	for _, c := range []struct {
 		name    string
@@ -39,10 +40,10 @@ func TestOneStringDischarges(t *testing.T) {
 						switch {
 						case loaded(at):
 							m := (at - start).Minutes()
-							cur, mv, heat = -80, 52.5-0.04*m, 3*(1-math.Exp(-m/15))
+							cur, mv, heat = -80, 52.5-0.04*m, 8*(1-math.Exp(-m/15))
 						case at > end:
 							m := (at - end).Minutes()
-							heat = 3 * (1 - math.Exp(-30.0/15)) * math.Exp(-m/20)
+							heat = 8 * (1 - math.Exp(-30.0/15)) * math.Exp(-m/20)
 							cur, mv = 20*math.Exp(-m/30), 53.5+0.5*(1-math.Exp(-m/30))
 						}
 					}
