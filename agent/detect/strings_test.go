@@ -11,7 +11,7 @@ import (
 // TestOneStringDischarges: the strings of one BMS need not share a load.
 // One string of two discharges for half an hour (a capacity test, or
 // strings behind separate UPS modules) while the other rests at float:
-// its modules' voltages fall together and warm 8 °C with their Joule
+// its modules' voltages fall together and warm 7 °C with their Joule
 // heat (a high-rate UPS discharge), which is no runaway, whichever
 // string's points the BMS lists first.
 func TestOneStringDischarges(t *testing.T) {
