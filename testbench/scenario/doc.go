@@ -16,7 +16,8 @@
 // Runaway families: soft_short, hard_short, loose_busbar, overcharge,
 // aged_cell_discharge, neighbour_heat, vrla_float. Nuisance families:
 // normal_float, utility_outage, hvac_failure, hot_aisle, module_replaced,
-// sensor_faults, comms_loss. Q30 converts the Samsung 30Q 4C discharge
+// sensor_faults, comms_loss, string_test (one string of several
+// discharged for a test while the others float). Q30 converts the Samsung 30Q 4C discharge
 // recordings of the shared data into a trace.
 //
 // A Scenario is not safe for concurrent use; run scenarios in parallel by

@@ -23,6 +23,7 @@ var builders = map[string]func(*Scenario, Options) error{
 	"module_replaced":     buildModuleReplaced,
 	"sensor_faults":       buildSensorFaults,
 	"comms_loss":          buildCommsLoss,
+	"string_test":         buildStringTest,
 }
 
 const (
@@ -397,6 +398,8 @@ func (s *Scenario) nuisance(opt Options, days float64) error {
 			cfg = vrlaRack(s)
 			soc = 1
 		}
+	case "string_test":
+		cfg.Strings = max(cfg.Strings, 2+s.rng.IntN(2))
 	}
 	// 30 s physics steps: a tenth of the fastest thermal time constant
 	if err := s.build(cfg, soc, 30, false); err != nil {
@@ -473,6 +476,44 @@ func buildOutage(s *Scenario, opt Options) error {
 		return err
 	}
 	s.outages(1 + s.rng.IntN(3))
+	return nil
+}
+
+// buildStringTest discharges one string of two or three for a test (a
+// capacity test, or strings behind separate UPS modules) at 0.2-1C for
+// 20-60 minutes, or until it is empty, then recharges it, while the
+// others stay on float: its modules warm with their own Joule heat and
+// its voltages fall, the other strings' do not.
+func buildStringTest(s *Scenario, opt Options) error {
+	if err := s.nuisance(opt, s.uniform(1, 3)); err != nil {
+		return err
+	}
+	r := s.rack
+	st := s.rng.IntN(len(r.Strings))
+	s.param("test_string", float64(st+1))
+	c := s.param("test_c", s.uniform(0.2, 1))
+	at := s.param("test_at_h", s.uniform(0.2, 0.7)*s.dur/hour) * hour
+	length := s.param("test_min", s.uniform(20, 60)) * 60
+	nominal := r.Chem.OCVAt(0.5) * float64(r.Cfg.Modules*r.Cfg.Cells)
+	power := c * r.Chem.CapacityAh * nominal
+	recharge := s.uniform(0.2, 0.5) * r.Chem.CapacityAh
+	prev := s.step
+	s.step = func(t float64, r *physics.Rack) {
+		if prev != nil {
+			prev(t, r)
+		}
+		sr := &r.Strings[st]
+		switch {
+		case t < at:
+		case t < at+length && !sr.Empty:
+			if sr.Drive.Kind != physics.Discharge {
+				sr.Drive = physics.Drive{Kind: physics.Discharge, Power: power}
+			}
+		case sr.Drive.Kind != physics.Charge:
+			sr.Empty = false
+			sr.Drive = physics.Drive{Kind: physics.Charge, VCell: r.Chem.FloatV, IMax: recharge}
+		}
+	}
 	return nil
 }
 
