@@ -543,10 +543,16 @@ func (c *sensor) discharges() bool {
 // it: the sensors of its string, where its device meters each string's
 // current and its string has three or more in sc, else all of sc.
 func (d *Detector) deviations(dev *device, sc []ranked, f func(i int, med float64, part []ranked)) {
-	first := dev.currentOf(sc[0].s.unit)
+	strOf := func(s *sensor) *sensor {
+		if s.unit == nil {
+			return nil
+		}
+		return dev.currentOf(s.unit)
+	}
+	first := strOf(sc[0].s)
 	one := true
 	for _, e := range sc[1:] {
-		if dev.currentOf(e.s.unit) != first {
+		if strOf(e.s) != first {
 			one = false
 			break
 		}
@@ -560,14 +566,14 @@ func (d *Detector) deviations(dev *device, sc []ranked, f func(i int, med float6
 	// each string's in turn, in the order of sc
 	done := d.partDone[:0]
 	for i, e := range sc {
-		c := dev.currentOf(e.s.unit)
+		c := strOf(e.s)
 		if slices.Contains(done, c) {
 			continue
 		}
 		done = append(done, c)
 		sub, at := d.partBuf[:0], d.partAt[:0]
 		for k, o := range sc[i:] {
-			if dev.currentOf(o.s.unit) == c {
+			if strOf(o.s) == c {
 				sub, at = append(sub, o), append(at, i+k)
 			}
 		}
