@@ -209,16 +209,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		// the units (modules, cells) the group's sensors belong to: a
 		// module may report several probes as cell temperatures, and
 		// with three units or fewer one of them moves the reference
-		d.markN++
-		units := 0
-		for _, e := range sc {
-			if u := e.s.unit; u == nil || u.mark != d.markN {
-				units++
-				if u != nil {
-					u.mark = d.markN
-				}
-			}
-		}
+		units := d.unitsIn(sc)
 		// against the others of its string, where each string reports its
 		// current: one may discharge, and warm, while another rests
 		med := d.medBuf[:0]
