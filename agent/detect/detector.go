@@ -353,6 +353,15 @@ func (dev *device) currentOf(u *unit) *sensor {
 	return u.cur
 }
 
+// stringCurrent is the current of the string s belongs to (see
+// currentOf); nil for a sensor of no unit.
+func (dev *device) stringCurrent(s *sensor) *sensor {
+	if s.unit == nil {
+		return nil
+	}
+	return dev.currentOf(s.unit)
+}
+
 // holds reports whether the string or pack subject sub (battery,
 // battery.string.S) holds subject.
 func holds(sub, subject string) bool {

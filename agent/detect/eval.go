@@ -273,7 +273,7 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 	// three or more), and its string discharges by its own current
 	devDis := hasI && I <= -cfg.LoadCurrent
 	dis := func(s *sensor) bool {
-		if c := dev.currentOf(s.unit); c != nil && c != dev.current {
+		if c := dev.stringCurrent(s); c != nil && c != dev.current {
 			return c.valid(now, stale) && c.level <= -cfg.LoadCurrent
 		}
 		return devDis
@@ -534,16 +534,10 @@ func (c *sensor) discharges() bool {
 // it: the sensors of its string, where its device meters each string's
 // current and its string has three or more in sc, else all of sc.
 func (d *Detector) deviations(dev *device, sc []ranked, f func(i int, med float64, part []ranked)) {
-	strOf := func(s *sensor) *sensor {
-		if s.unit == nil {
-			return nil
-		}
-		return dev.currentOf(s.unit)
-	}
-	first := strOf(sc[0].s)
+	first := dev.stringCurrent(sc[0].s)
 	one := true
 	for _, e := range sc[1:] {
-		if strOf(e.s) != first {
+		if dev.stringCurrent(e.s) != first {
 			one = false
 			break
 		}
@@ -557,14 +551,14 @@ func (d *Detector) deviations(dev *device, sc []ranked, f func(i int, med float6
 	// each string's in turn, in the order of sc
 	done := d.partDone[:0]
 	for i, e := range sc {
-		c := strOf(e.s)
+		c := dev.stringCurrent(e.s)
 		if slices.Contains(done, c) {
 			continue
 		}
 		done = append(done, c)
 		sub, at := d.partBuf[:0], d.partAt[:0]
 		for k, o := range sc[i:] {
-			if strOf(o.s) == c {
+			if dev.stringCurrent(o.s) == c {
 				sub, at = append(sub, o), append(at, i+k)
 			}
 		}
