@@ -222,6 +222,33 @@ func TestVRLAFloatCurrent(t *testing.T) {
 	}
 }
 
+// A VRLA string on float stands at the charger's voltage (its cells'
+// over-voltage above open circuit drives the float current), and a
+// charger raised to an equalising voltage raises it with the current.
+func TestVRLAFloatVoltage(t *testing.T) {
+	r := newRack(t, VRLA(), 4, 6, 1)
+	n := float64(4 * 6)
+	for _, c := range []struct {
+		vCell       float64
+		iLow, iHigh float64 // the float current expected, A
+	}{
+		{2.27, 0.05, 0.2},
+		{2.35, 0.25, 0.8}, // ten times per 120 mV
+	} {
+		for i := range r.Strings {
+			r.Strings[i].Drive = Drive{Kind: Charge, VCell: c.vCell, IMax: 20}
+		}
+		r.Step(1)
+		st := r.Strings[0]
+		if got, want := st.V, c.vCell*n; math.Abs(got/want-1) > 0.002 {
+			t.Errorf("string at %.2f V per cell: terminal %.2f V, want %.2f", c.vCell, got, want)
+		}
+		if st.I < c.iLow || st.I > c.iHigh {
+			t.Errorf("string at %.2f V per cell: float current %.3f A, want %.2f-%.2f", c.vCell, st.I, c.iLow, c.iHigh)
+		}
+	}
+}
+
 func TestChannel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	c := Channel{Resolution: 0.1, Faults: []Fault{

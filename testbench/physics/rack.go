@@ -355,7 +355,7 @@ func (r *Rack) electrical(s int, dt float64) {
 	for _, rc := range st.ContactR {
 		sumB += rc
 	}
-	var I float64
+	var I, pol float64
 	leadFloat := false
 	switch st.Drive.Kind {
 	case Charge:
@@ -385,6 +385,19 @@ func (r *Rack) electrical(s int, dt float64) {
 		I = r.leadFloatCurrent(cells, st.Drive.VCell*float64(n))
 		I = min(I, st.Drive.IMax)
 		st.Gassing = I
+		// the charger holds the string at its voltage: what the cells'
+		// open-circuit voltages and resistances leave of it stands across
+		// the gassing cells as their over-voltage (a shorted cell takes
+		// none of it)
+		ok := 0
+		for k := range cells {
+			if cells[k].Rshort == 0 || cells[k].Rshort >= 0.5 {
+				ok++
+			}
+		}
+		if ok > 0 {
+			pol = max(0, st.Drive.VCell*float64(n)-sumA-sumB*I) / float64(ok)
+		}
 	} else if ch.LeadAcid && I > 0 {
 		// the end of a recharge gasses, the bulk of it does not
 		soc := 0.0
@@ -400,6 +413,9 @@ func (r *Rack) electrical(s int, dt float64) {
 	for k := range cells {
 		c := &cells[k]
 		c.V = a[k] + b[k]*I
+		if c.Rshort == 0 || c.Rshort >= 0.5 {
+			c.V += pol
+		}
 		c.I = I
 		q := 0.0
 		c.spotHeat = 0
