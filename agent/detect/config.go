@@ -181,7 +181,9 @@ type Config struct {
 	// lowest of the last half hour, held two minutes, with no discharge
 	// in the last two hours and the room steady, before it counts as the
 	// charger feeding an internal short: an advisory on its own, a warning
-	// with a module or cell voltage stepping down in that string. 0.2.
+	// with a module or cell voltage stepping down in that string; none
+	// while the string's terminal voltage stands 1 % above its half hour
+	// before (the charger raised it). 0.2.
 	FloatStep float64 `yaml:"float_step"`
 	// StringWarm is how much (°C over five hours) the string's median
 	// temperature may rise above the room, beyond the room's own span over

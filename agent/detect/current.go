@@ -118,6 +118,13 @@ func (d *Detector) stringTrend(dev *device, st *strand, now int64, load bool, te
 	}
 	quiet := dev.noDischargeFor(now, 2*time.Hour)
 	dt := float64(cfg.Tick) / 1e9
+	const n = 30 // five hours of ten-minute slots
+	if svOK && raised(&st.tenV, 0, n, sv) {
+		// the charger raised the string's voltage (an equalising or
+		// top-up charge): the float current of the voltage before is no
+		// baseline for the current at this one, which is learnt anew
+		st.hasFloat = false
+	}
 	if hasI && quiet && !load && I >= 0 {
 		// the float current, following a lower one at once
 		if st.hasFloat && I < st.floatBase {
@@ -129,7 +136,6 @@ func (d *Detector) stringTrend(dev *device, st *strand, now int64, load bool, te
 		// the string's usual place relative to the room
 		dayAverage(&st.cmBase, &st.hasCmBase, cm, dt)
 	}
-	const n = 30 // five hours of ten-minute slots
 	st.floatClimb, st.warm = false, 0
 	if e, ok := st.trendSlope(&st.tenE, n); ok {
 		// whatever the room did over the window may explain as much
@@ -224,6 +230,11 @@ func (d *Detector) floatSteps(dev *device, now int64, newMin bool, r room) (step
 		}
 		s.iStep, s.iJump = 0, 0
 		if !ok || !quiet || !steady || s.level < -cfg.FloatStep || !s.iBaseOK || s.iBase >= cfg.LoadCurrent/2 {
+			continue
+		}
+		if d.chargerRaised(s, now) {
+			// the charger raised the voltage and drives the current up
+			// itself: a short draws it at the voltage the charger holds
 			continue
 		}
 		if s.level >= cfg.LoadCurrent {

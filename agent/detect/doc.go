@@ -72,7 +72,9 @@
 //     with no load and a steady room is a warning; neither trend counts
 //     within five hours of a temperature back from a gap (a module
 //     swapped in charges), nor a climb with the string's voltage raised
-//     (an equalising charge). A room probe or current missing for a
+//     (an equalising charge); the baseline is learnt anew at the raised
+//     voltage, so a charge held there longer than the window is judged
+//     against its own current. A room probe or current missing for a
 //     while (nan, silent) leaves a gap that the trends are fitted across,
 //     when three quarters of the window is there; a load in the window
 //     leaves no trend, and the string's warming counts only while the
@@ -104,8 +106,9 @@
 //     is a warning at once by itself: on the module of a string of one
 //     (the charger holds its voltage, which has no group to step
 //     against), and on a string none of whose voltages has a group (two
-//     modules, no module voltages); not when the string's terminal
-//     voltage rose with the step (the charger raised it: an equalising or
+//     modules, no module voltages). No step counts, not even as an
+//     advisory, while the string's terminal voltage stands raised above
+//     its half hour before (the charger raised it: an equalising or
 //     top-up charge).
 //   - Heat from the electrical side under load. Every module of a series
 //     string carries the same current, so a voltage held
