@@ -17,8 +17,10 @@
 // aged_cell_discharge, neighbour_heat, vrla_float. Nuisance families:
 // normal_float, utility_outage, hvac_failure, hot_aisle, module_replaced,
 // sensor_faults, comms_loss, string_test (one string of several
-// discharged for a test while the others float). Q30 converts the Samsung 30Q 4C discharge
-// recordings of the shared data into a trace.
+// discharged for a test while the others float), boost_charge (the
+// charger raised to an equalising or top-up voltage for hours). Q30
+// converts the Samsung 30Q 4C discharge recordings of the shared data
+// into a trace.
 //
 // A Scenario is not safe for concurrent use; run scenarios in parallel by
 // building one per goroutine.

@@ -24,6 +24,7 @@ var builders = map[string]func(*Scenario, Options) error{
 	"sensor_faults":       buildSensorFaults,
 	"comms_loss":          buildCommsLoss,
 	"string_test":         buildStringTest,
+	"boost_charge":        buildBoostCharge,
 }
 
 const (
@@ -392,7 +393,7 @@ func (s *Scenario) nuisance(opt Options, days float64) error {
 	cfg := s.liRack()
 	soc := cfg.Chem.SoCAt(cfg.Chem.FloatV)
 	switch s.truth.Family {
-	case "normal_float", "utility_outage", "hvac_failure", "sensor_faults":
+	case "normal_float", "utility_outage", "hvac_failure", "sensor_faults", "boost_charge":
 		if s.rng.Float64() < 0.2 {
 			// a healthy VRLA string: float current follows the room
 			cfg = vrlaRack(s)
@@ -512,6 +513,52 @@ func buildStringTest(s *Scenario, opt Options) error {
 		case sr.Drive.Kind != physics.Charge:
 			sr.Empty = false
 			sr.Drive = physics.Drive{Kind: physics.Charge, VCell: r.Chem.FloatV, IMax: recharge}
+		}
+	}
+	return nil
+}
+
+// buildBoostCharge raises the charger from float to a boost (equalising)
+// voltage for hours, once or twice, at rest: a top-up charge a UPS runs on
+// a schedule. The string current climbs from its float level to the
+// charger's limit and decays as the cells fill, and the modules' voltages
+// part as each reaches its knee at its own charge; the cells' balancing
+// bleeds a little heat. VRLA: 2.30-2.35 V per cell for 6-12 hours; Li-ion:
+// 0.04-0.08 V above float for 1-4 hours.
+func buildBoostCharge(s *Scenario, opt Options) error {
+	if err := s.nuisance(opt, s.uniform(1, 4)); err != nil {
+		return err
+	}
+	r := s.rack
+	type boost struct{ at, len, v float64 }
+	var list []boost
+	for k := range 1 + s.rng.IntN(2) {
+		b := boost{at: s.uniform(0.1, 0.8) * s.dur}
+		if r.Chem.LeadAcid {
+			b.len, b.v = s.uniform(6, 12)*hour, s.uniform(2.30, 2.35)
+		} else {
+			b.len, b.v = s.uniform(1, 4)*hour, r.Chem.FloatV+s.uniform(0.04, 0.08)
+		}
+		s.param("boost_"+string(rune('1'+k))+"_v", b.v)
+		list = append(list, b)
+	}
+	limit := s.uniform(0.05, 0.2) * r.Chem.CapacityAh
+	prev := s.step
+	s.step = func(t float64, r *physics.Rack) {
+		if prev != nil {
+			prev(t, r)
+		}
+		v := r.Chem.FloatV
+		for _, b := range list {
+			if t >= b.at && t < b.at+b.len {
+				v = b.v
+			}
+		}
+		for i := range r.Strings {
+			sr := &r.Strings[i]
+			if sr.Drive.Kind == physics.Charge && sr.Drive.VCell != v {
+				sr.Drive.VCell, sr.Drive.IMax = v, limit
+			}
 		}
 	}
 	return nil

@@ -95,7 +95,7 @@ func RunawayFamilies() []string {
 
 // NuisanceFamilies returns the families that must not raise thermal_runaway.
 func NuisanceFamilies() []string {
-	return []string{"normal_float", "utility_outage", "hvac_failure", "hot_aisle", "module_replaced", "sensor_faults", "comms_loss", "string_test"}
+	return []string{"normal_float", "utility_outage", "hvac_failure", "hot_aisle", "module_replaced", "sensor_faults", "comms_loss", "string_test", "boost_charge"}
 }
 
 // Options adjust a scenario; the zero value means the family's defaults.
