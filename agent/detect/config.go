@@ -80,7 +80,15 @@ type Config struct {
 	// and still be building (not a step), and is counted net of a share
 	// of the module's standing offset (a hot-aisle end module follows its
 	// outside heat) and of the sensor's grain (the usual size of a change
-	// between its samples: one step of a coarse resolution). The
+	// between its samples: one step of a coarse resolution). Building
+	// means a quarter of the rise before the last ten minutes, or a rise
+	// begun before them that grew faster in each of the last two
+	// five-minute spans (self-heating accelerates); still building, the
+	// last five minutes rising at least half as much as the five before
+	// (an offset step through a thermistor's lag slows down). No rise
+	// counts within the window after a probe of the same module went
+	// silent or came back, and a module's neighbours standing in for the
+	// median must hold within half of quiet_rise. The
 	// threshold scales up with the sensor's noise as the rise thresholds
 	// do. A negative quiet_rise
 	// turns the rule off; quiet_window is 10m to 30m. 1.2, 30m and 0.6.

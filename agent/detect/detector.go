@@ -148,6 +148,9 @@ type unit struct {
 	heatPoint string
 	curN      int     // len(dev.currents) when cur was found
 	heldZ     float64 // and in units of its noise
+	// probesChanged is when a temperature probe of the unit last went
+	// silent or came back (0: never)
+	probesChanged int64
 }
 
 // room is the air a battery device breathes.

@@ -49,7 +49,10 @@
 //     temperature and the room hold steady, nothing should heat one
 //     module and not its neighbours: a rise of Config.QuietRise over
 //     Config.QuietWindow, against the neighbours and of its own level,
-//     built up over the window and still building, is a warning. A cell
+//     built up over the window (or accelerating, as self-heating does)
+//     and still building (not slowing down like an offset step through a
+//     thermistor's lag), is a warning; not within the window after a probe
+//     of the same module went silent or came back. A cell
 //     heating far from its module's thermistor shows there only as a
 //     degree or two before it vents. With two other modules or fewer, the
 //     module's neighbours holding steady will do for the median (which the

@@ -179,7 +179,14 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 		sc := d.scratch[:0]
 		for _, s := range g.members {
 			valid := s.valid(now, stale)
-			if back, gap, _ := s.presence(valid, now); back {
+			wasGone := s.gone
+			back, gap, seen := s.presence(valid, now)
+			if seen && s.gone != wasGone && s.unit != nil {
+				// a probe of the unit went silent or came back: what
+				// the unit's other readings stand for may change with it
+				s.unit.probesChanged = now
+			}
+			if back {
 				dev.back.temp = now
 				if gap >= int64(time.Minute) {
 					dev.back.tempGap = now

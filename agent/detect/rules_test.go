@@ -440,6 +440,21 @@ func TestQuietRise(t *testing.T) {
 			}
 			return 0
 		}, none, false, 0}},
+		{"a rise accelerating as self-heating does is a warning within 22 minutes", rack{atRest, steady, func(t time.Duration) float64 {
+			// doubling every four minutes: 1.2 °C at 18.6 minutes, 2.2 at
+			// 22, most of it in the last ten (a quarter of the rise before
+			// them is never there)
+			if t <= start {
+				return 0
+			}
+			return 0.05 * (math.Exp2((t-start).Minutes()/4) - 1)
+		}, none, true, start + 22*time.Minute}},
+		{"an offset step of 1.8 °C through a five-minute lag is no heat", rack{atRest, steady, func(t time.Duration) float64 {
+			if t <= start {
+				return 0
+			}
+			return 1.8 * (1 - math.Exp(-(t-start).Minutes()/5))
+		}, none, false, 0}},
 		{"two offset steps in the mean of two thermistors are no heat", rack{atRest, steady, func(t time.Duration) float64 {
 			switch {
 			case t > start+20*time.Minute:

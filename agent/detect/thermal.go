@@ -74,7 +74,8 @@ func (d *Detector) updateQuiet(s *sensor, now int64) {
 	cfg := &d.cfg
 	w := int(cfg.QuietWindow / time.Minute)
 	ok := s.hasX && (s.refKind == refNeighbours || s.refKind == refRoom) && now >= s.settleUntil && s.stepT == 0 &&
-		(s.glitchT == 0 || now-s.glitchT >= int64(cfg.QuietWindow))
+		(s.glitchT == 0 || now-s.glitchT >= int64(cfg.QuietWindow)) &&
+		(s.unit == nil || !within(s.unit.probesChanged, now, cfg.QuietWindow))
 	s.qx.push(s.x, ok)
 	s.qlvl.push(s.level-s.stepSum, ok)
 	s.qraw.push(s.minSum/float64(max(1, s.minN)), ok && s.minN > 0)
@@ -97,7 +98,8 @@ func (d *Detector) updateQuiet(s *sensor, now int64) {
 			}
 			lo, hi = math.Min(lo, l-x), math.Max(hi, l-x)
 		}
-		s.refQuiet = s.refQuiet && hi-lo <= cfg.QuietSpan
+		// the reference steady within half the rise that is a warning
+		s.refQuiet = s.refQuiet && hi-lo <= math.Min(cfg.QuietSpan, cfg.QuietRise/2)
 	}
 	rx, okX := windowRise(&s.qx, w)
 	if !okX {
@@ -122,13 +124,23 @@ func (d *Detector) updateQuiet(s *sensor, now int64) {
 // heat source changing).
 const quietOffsetShare = 0.3
 
+// quietDecel is the least share of the rise of the five minutes before
+// that the last five minutes must hold: heat building up at a thermistor
+// between cells rises steadily or faster, an offset step reaching it
+// through the thermistor's lag slows down (by e^-1 over one time
+// constant).
+const quietDecel = 0.5
+
 // windowRise is the newest value of h above the lowest of the newest w+1
 // minutes, all of which must be valid, when the newest is within 0.1 of
 // the highest of them, the last five minutes hold at least a sixth of
-// the rise (and 0.1) and the minutes before the last ten at least a
-// quarter: heat reaching a thermistor between cells builds up over many
-// minutes and is still building, a step (smoothed over a minute or two)
-// is not. A sensor not rising 0.1 in five minutes (nearly all of them,
+// the rise (and 0.1) and half the rise of the five before, and the
+// minutes before the last ten at least a quarter of it, or 0.1 with each
+// of the last two five-minute spans rising more than the one before:
+// heat reaching a thermistor between cells builds up over many minutes
+// and is still building (self-heating faster and faster), a step
+// (smoothed over a minute or two, or through a thermistor's lag) is
+// not. A sensor not rising 0.1 in five minutes (nearly all of them,
 // nearly always) is turned away before the window is scanned.
 func windowRise(h *history, w int) (float64, bool) {
 	v0, ok := h.at(0)
@@ -141,7 +153,13 @@ func windowRise(h *history, w int) (float64, bool) {
 	if !okW {
 		return 0, false
 	}
-	if r5, r := v0-v5, v0-lo; v0 < hi-0.1 || r5 < math.Max(0.1, r/6) || 4*(v10-lo) < r {
+	r5, r := v0-v5, v0-lo
+	// building over many minutes: a quarter of the rise before the last
+	// ten, or a rise that began before them and grew faster in each of
+	// the last two five-minute spans (self-heating accelerates; a step
+	// through a thermistor's lag slows down once it is under way)
+	building := 4*(v10-lo) >= r || (v10-lo >= 0.1 && v5-v10 >= math.Max(0.1, r/6) && r5 >= v5-v10)
+	if v0 < hi-0.1 || r5 < math.Max(0.1, r/6) || !building || r5 < quietDecel*(v5-v10) {
 		return 0, false
 	}
 	return v0 - lo, true

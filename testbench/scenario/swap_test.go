@@ -46,3 +46,35 @@ func TestModuleSwapSmallStringNoVoltages(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeGapUnderOffsetThermistor runs the detector on sensor_faults
+// seed 37: a module whose temperature is the mean of two thermistors at
+// 1 °C resolution, one of them slipped 3 °C high, loses the other (and
+// its cell probes) for a quarter of an hour at rest. Its temperature then
+// stands on the high one alone, 1.5 °C up in flickering readings, which
+// must not pass for heat rising at rest, even with quiet_rise tightened
+// to 0.7 (the default 1.2 leaves it well below).
+func TestProbeGapUnderOffsetThermistor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates days of a rack")
+	}
+	s, err := New("sensor_faults", 37, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := detect.DefaultConfig()
+	cfg.QuietRise = 0.7
+	det := detect.New(cfg)
+	_, err = s.Run(context.Background(), func(row trace.Row) error {
+		for _, e := range det.Observe(detect.Sample{Time: row.Time, Device: row.Device, Point: row.Point, Value: row.Value}) {
+			if e.Kind == detect.KindThermalRunaway && e.State != detect.StateCleared &&
+				(e.Level == detect.LevelWarning || e.Level == detect.LevelCritical) {
+				t.Errorf("false %s on %s at %s: %s", e.Level, e.Subject, e.Time.Sub(s.truth.Start), e.Message)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
