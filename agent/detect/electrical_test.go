@@ -465,15 +465,6 @@ func TestJointHeat(t *testing.T) {
 // charge, for which the charger raises the string's voltage.
 func TestFloatClimbPastLoadCurrent(t *testing.T) {
 	const h = time.Hour
-	ramp := func(t, from, to time.Duration, a, b float64) float64 {
-		switch {
-		case t <= from:
-			return a
-		case t >= to:
-			return b
-		}
-		return a + (b-a)*float64(t-from)/float64(to-from)
-	}
 	for _, c := range []struct {
 		name     string
 		current  func(t time.Duration) float64
@@ -482,35 +473,35 @@ func TestFloatClimbPastLoadCurrent(t *testing.T) {
 		wantWarn bool
 	}{
 		{"a climb from float past load_current while the string warms", func(t time.Duration) float64 {
-			return ramp(t, 6*h, 10*h, 0.3, 8)
+			return between(t, 6*h, 10*h, 0.3, 8)
 		}, func(t time.Duration) float64 {
-			return ramp(t, 6*h, 10*h, 0, 5)
+			return between(t, 6*h, 10*h, 0, 5)
 		}, -1, true},
 		{"the same climb at the float voltage the charger holds", func(t time.Duration) float64 {
-			return ramp(t, 6*h, 10*h, 0.3, 8)
+			return between(t, 6*h, 10*h, 0.3, 8)
 		}, func(t time.Duration) float64 {
-			return ramp(t, 6*h, 10*h, 0, 5)
+			return between(t, 6*h, 10*h, 0, 5)
 		}, 0, true},
 		{"an equalising charge: the charger raises the string 4 %", func(t time.Duration) float64 {
-			return ramp(t, 6*h, 10*h, 0.3, 8)
+			return between(t, 6*h, 10*h, 0.3, 8)
 		}, func(t time.Duration) float64 {
-			return ramp(t, 6*h, 10*h, 0, 5)
+			return between(t, 6*h, 10*h, 0, 5)
 		}, 0.04, false},
 		{"a large bank floating above load_current from the start", func(t time.Duration) float64 {
-			return ramp(t, 6*h, 10*h, 2.5, 20)
+			return between(t, 6*h, 10*h, 2.5, 20)
 		}, func(t time.Duration) float64 {
-			return ramp(t, 6*h, 10*h, 0, 5)
+			return between(t, 6*h, 10*h, 0, 5)
 		}, -1, true},
 		{"a recharge after a discharge", func(t time.Duration) float64 {
 			switch {
 			case t >= 6*h && t < 6*h+30*time.Minute:
 				return -50
 			case t >= 6*h+30*time.Minute:
-				return ramp(t, 6*h+30*time.Minute, 10*h, 10, 0.3)
+				return between(t, 6*h+30*time.Minute, 10*h, 10, 0.3)
 			}
 			return 0.3
 		}, func(t time.Duration) float64 {
-			return ramp(t, 6*h, 6*h+30*time.Minute, 0, 3) - ramp(t, 6*h+30*time.Minute, 10*h, 0, 3)
+			return between(t, 6*h, 6*h+30*time.Minute, 0, 3) - between(t, 6*h+30*time.Minute, 10*h, 0, 3)
 		}, -1, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -519,7 +510,7 @@ func TestFloatClimbPastLoadCurrent(t *testing.T) {
 					return math.Round((26+c.warm(tt)+0.05*float64(m%3))*10) / 10
 				})
 				if c.raise >= 0 {
-					V := 8 * 13.5 * (1 + ramp(tt, 6*h, 6*h+10*time.Minute, 0, c.raise))
+					V := 8 * 13.5 * (1 + between(tt, 6*h, 6*h+10*time.Minute, 0, c.raise))
 					out = append(out, Sample{t0.Add(tt), "bms-1", "battery.voltage", math.Round(V*10) / 10})
 				}
 				return append(out,
@@ -778,6 +769,18 @@ func TestLostCellSamples(t *testing.T) {
 	}
 }
 
+// between is a from t <= from, b from t >= to, and the straight line
+// between them.
+func between(t, from, to time.Duration, a, b float64) float64 {
+	switch {
+	case t <= from:
+		return a
+	case t >= to:
+		return b
+	}
+	return a + (b-a)*float64(t-from)/float64(to-from)
+}
+
 // TestLongEqualisingCharge: a charger that raises a VRLA string's voltage
 // for eight hours (longer than the five hours of the float-current
 // trend) drives the current up itself, at once and then creeping up as
@@ -788,15 +791,6 @@ func TestLostCellSamples(t *testing.T) {
 // climb.
 func TestLongEqualisingCharge(t *testing.T) {
 	const h = time.Hour
-	ramp := func(t, from, to time.Duration, a, b float64) float64 {
-		switch {
-		case t <= from:
-			return a
-		case t >= to:
-			return b
-		}
-		return a + (b-a)*float64(t-from)/float64(to-from)
-	}
 	// from 6 h to 14 h: the limit of 3 A for twenty minutes, falling to
 	// 0.45 A by the hour and creeping to 1.2 A, the modules 3 °C warmer
 	current := func(t time.Duration) float64 {
@@ -806,12 +800,12 @@ func TestLongEqualisingCharge(t *testing.T) {
 		case t < 6*h+20*time.Minute:
 			return 3
 		case t < 7*h:
-			return ramp(t, 6*h+20*time.Minute, 7*h, 3, 0.45)
+			return between(t, 6*h+20*time.Minute, 7*h, 3, 0.45)
 		}
-		return ramp(t, 7*h, 14*h, 0.45, 1.2)
+		return between(t, 7*h, 14*h, 0.45, 1.2)
 	}
 	warm := func(t time.Duration) float64 {
-		return ramp(t, 7*h, 14*h, 0, 3) - ramp(t, 14*h, 16*h, 0, 3)
+		return between(t, 7*h, 14*h, 0, 3) - between(t, 14*h, 16*h, 0, 3)
 	}
 	for _, c := range []struct {
 		name     string
