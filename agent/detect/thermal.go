@@ -68,20 +68,22 @@ func (d *Detector) updateRise(s *sensor, now int64, ref float64, kind string, dt
 // (its neighbours, or the room) and of its own level (offset steps taken
 // out) over Config.QuietWindow: the lesser of the two, when every minute
 // of the window is valid and s is still at the top of it and rising (0
-// otherwise). A sensor settling,
-// or with a glitch or a step under watch within the window, has none.
+// otherwise). A sensor settling, or with a glitch or a step under watch
+// within the window, has none, nor has one of a module a probe of which
+// went silent or came back within the window.
 func (d *Detector) updateQuiet(s *sensor, now int64) {
 	cfg := &d.cfg
 	w := int(cfg.QuietWindow / time.Minute)
 	ok := s.hasX && (s.refKind == refNeighbours || s.refKind == refRoom) && now >= s.settleUntil && s.stepT == 0 &&
-		(s.glitchT == 0 || now-s.glitchT >= int64(cfg.QuietWindow)) &&
-		(s.unit == nil || !within(s.unit.probesChanged, now, cfg.QuietWindow))
+		(s.glitchT == 0 || now-s.glitchT >= int64(cfg.QuietWindow))
 	s.qx.push(s.x, ok)
 	s.qlvl.push(s.level-s.stepSum, ok)
 	s.qraw.push(s.minSum/float64(max(1, s.minN)), ok && s.minN > 0)
 	s.minSum, s.minN = 0, 0
 	s.qrise, s.refQuiet = 0, false
-	if !ok {
+	if !ok || (s.unit != nil && within(s.unit.probesChanged, now, cfg.QuietWindow)) {
+		// (a probe of the module went silent or came back within the
+		// window: what its reading stands for changed)
 		return
 	}
 	if s.few && s.refKind == refNeighbours {
