@@ -119,7 +119,11 @@ func (d *Detector) stringTrend(dev *device, st *strand, now int64, load bool, te
 	quiet := dev.noDischargeFor(now, 2*time.Hour)
 	dt := float64(cfg.Tick) / 1e9
 	const n = 30 // five hours of ten-minute slots
-	if svOK && raised(&st.tenV, 0, n, sv) {
+	// the charger raised the string's voltage within the window (an
+	// equalising or top-up charge) and drives the current up itself: a
+	// VRLA runaway climbs at the float voltage the charger holds
+	chargerUp := svOK && raised(&st.tenV, 0, n, sv)
+	if chargerUp {
 		// the charger raised the string's voltage (an equalising or
 		// top-up charge): the float current of the voltage before is no
 		// baseline for the current at this one, which is learnt anew
@@ -163,10 +167,7 @@ func (d *Detector) stringTrend(dev *device, st *strand, now int64, load bool, te
 	if i, ok := st.trendSlope(&st.tenI, n); ok && hasI && st.hasFloat && quiet {
 		rise := float64(i * n)
 		st.floatClimb = rise >= math.Max(cfg.FloatMin, 0.5*st.floatBase) && I >= cfg.FloatRatio*st.floatBase
-		if st.floatClimb && svOK && raised(&st.tenV, 0, n, sv) {
-			// the charger raised the string's voltage (an equalising
-			// charge) and drives the current up itself: a VRLA runaway
-			// climbs at the float voltage the charger holds
+		if chargerUp {
 			st.floatClimb = false
 		}
 	}

@@ -504,7 +504,7 @@ func (d *Detector) unlocalisedStep(dev *device, now int64) (lone *unit, ok bool)
 		return nil, false
 	}
 	for _, c := range dev.currents {
-		if c.iStep < d.bigStep(c) || d.chargerRaised(c, now) {
+		if c.iStep < d.bigStep(c) {
 			continue
 		}
 		fed, shown := 0, false

@@ -391,7 +391,7 @@ func (r *Rack) electrical(s int, dt float64) {
 		// none of it)
 		ok := 0
 		for k := range cells {
-			if cells[k].Rshort == 0 || cells[k].Rshort >= 0.5 {
+			if cells[k].gassing() {
 				ok++
 			}
 		}
@@ -413,7 +413,7 @@ func (r *Rack) electrical(s int, dt float64) {
 	for k := range cells {
 		c := &cells[k]
 		c.V = a[k] + b[k]*I
-		if c.Rshort == 0 || c.Rshort >= 0.5 {
+		if c.gassing() {
 			c.V += pol
 		}
 		c.I = I
@@ -496,6 +496,13 @@ func (r *Rack) electrical(s int, dt float64) {
 	}
 }
 
+// gassing reports whether a lead-acid cell on float carries its share of
+// the over-voltage and gasses: not one shorted hard (below 0.5 Ω), whose
+// voltage its neighbours take.
+func (c *Cell) gassing() bool {
+	return c.Rshort == 0 || c.Rshort >= 0.5
+}
+
 // leadFloatCurrent is the float current of a VRLA string held at vString:
 // each cell's gassing current doubles per FloatDoubling °C and rises ten
 // times per 120 mV of over-voltage; shorted cells hand their share of the
@@ -506,7 +513,7 @@ func (r *Rack) leadFloatCurrent(cells []Cell, vString float64) float64 {
 	sum := 0.0
 	for k := range cells {
 		c := &cells[k]
-		if c.Rshort > 0 && c.Rshort < 0.5 {
+		if !c.gassing() {
 			continue
 		}
 		ok++

@@ -539,7 +539,10 @@ func buildBoostCharge(s *Scenario, opt Options) error {
 		} else {
 			b.len, b.v = s.uniform(1, 4)*hour, r.Chem.FloatV+s.uniform(0.04, 0.08)
 		}
-		s.param("boost_"+string(rune('1'+k))+"_v", b.v)
+		name := "boost_" + string(rune('1'+k))
+		s.param(name+"_at_h", b.at/hour)
+		s.param(name+"_h", b.len/hour)
+		s.param(name+"_v", b.v)
 		list = append(list, b)
 	}
 	limit := s.uniform(0.05, 0.2) * r.Chem.CapacityAh
