@@ -257,6 +257,9 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 				d.accel(s, roomSettled)
 			}
 		}
+		if newMin {
+			d.conducted(dev, sc)
+		}
 		d.medBuf, d.bbuf = med[:0], few[:0]
 		d.scratch = sc[:0]
 	}

@@ -121,6 +121,40 @@ func (d *Detector) updateQuiet(s *sensor, now int64) {
 	}
 }
 
+// conducted takes out of the rise at rest of each sensor in sc what a
+// module of its string standing well above it and cooling down (a warm
+// module just fitted) may have given it by conduction: heat flows from
+// the hotter to the cooler, and a module takes from its neighbour no
+// more than that neighbour loses, so a rise within the fall of such a
+// module over the window is not heat of its own.
+func (d *Detector) conducted(dev *device, sc []ranked) {
+	w := int(d.cfg.QuietWindow / time.Minute)
+	for _, e := range sc {
+		s := e.s
+		if s.qrise <= 0 || s.unit == nil {
+			continue
+		}
+		fall := 0.0
+		for _, f := range sc {
+			o := f.s
+			if o.unit == nil || o.unit == s.unit || !o.hasX || o.x-s.x < conductAbove {
+				continue
+			}
+			if len(dev.strands) > 1 && dev.strandOf(o.unit) != dev.strandOf(s.unit) {
+				continue
+			}
+			if _, hi, ok := o.xmin.span(w); ok {
+				fall = math.Max(fall, hi-o.x)
+			}
+		}
+		s.qrise = math.Max(0, s.qrise-fall)
+	}
+}
+
+// conductAbove is how far (°C) above a module another must stand for
+// its cooling to count as heat conducted into it.
+const conductAbove = 2.0
+
 // quietOffsetShare is the share of its offset from its neighbours by
 // which a module may rise at rest without that counting (its outside
 // heat source changing).

@@ -78,3 +78,34 @@ func TestProbeGapUnderOffsetThermistor(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWarmModuleNeighbour runs the detector on module_replaced seed 1 in
+// a string of 30 modules: the module swapped in stands 12 °C above the
+// others, and the one at the end of the string beside it warms by 0.7 °C
+// over half an hour by conduction, with the string at rest in a steady
+// room. Heat a cooling neighbour gives is not heat of the module's own,
+// even with quiet_rise tightened to 0.7.
+func TestWarmModuleNeighbour(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates days of a rack")
+	}
+	s, err := New("module_replaced", 1, Options{Modules: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := detect.DefaultConfig()
+	cfg.QuietRise = 0.7
+	det := detect.New(cfg)
+	_, err = s.Run(context.Background(), func(row trace.Row) error {
+		for _, e := range det.Observe(detect.Sample{Time: row.Time, Device: row.Device, Point: row.Point, Value: row.Value}) {
+			if e.Kind == detect.KindThermalRunaway && e.State != detect.StateCleared &&
+				(e.Level == detect.LevelWarning || e.Level == detect.LevelCritical) {
+				t.Errorf("false %s on %s at %s: %s", e.Level, e.Subject, e.Time.Sub(s.truth.Start), e.Message)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
