@@ -87,12 +87,22 @@ type Config struct {
 	// last five minutes rising at least half as much as the five before
 	// (an offset step through a thermistor's lag slows down). No rise
 	// counts within the window after a probe of the same module went
-	// silent or came back, and a module's neighbours standing in for the
+	// silent or came back, nor the part of it within the fall over the
+	// window of a module of the string standing 2 °C or more above it and
+	// cooling (heat that module conducts), and a module's neighbours
+	// standing in for the
 	// median must hold within half of quiet_rise. The
 	// threshold scales up with the sensor's noise as the rise thresholds
 	// do. A negative quiet_rise
-	// turns the rule off; quiet_window is 10m to 30m. 1.2, 30m and 0.6.
-	QuietRise   float64       `yaml:"quiet_rise"`
+	// turns the rule off; quiet_window is 10m to 30m. 0.65, 30m and 0.6.
+	QuietRise float64 `yaml:"quiet_rise"`
+	// QuietNoiseZ raises quiet_rise, for each sensor, by this many times
+	// the noise of its smoothed temperature (as rise_noise_z measures
+	// it): a noisy thermistor wanders over half an hour by several times
+	// that noise, and a wander that happens to build up must not pass for
+	// heat. 3: a sensor with 0.1 °C of noise polled every 10 s adds about
+	// 0.08 °C, one with 0.5 °C at 10 s (or 0.3 °C at 30 s) about 0.4 °C.
+	QuietNoiseZ float64       `yaml:"quiet_noise_z"`
 	QuietWindow time.Duration `yaml:"quiet_window"`
 	QuietSpan   float64       `yaml:"quiet_span"`
 	// AccelRate is the rate of rise (°C/min over AccelWindow) a sensor
@@ -250,7 +260,8 @@ func DefaultConfig() Config {
 		RiseWarning:         3,
 		RiseCritical:        12,
 		RiseNoiseZ:          10,
-		QuietRise:           1.2,
+		QuietRise:           0.65,
+		QuietNoiseZ:         3,
 		QuietWindow:         30 * time.Minute,
 		QuietSpan:           0.6,
 		AccelRate:           1,
@@ -314,7 +325,7 @@ func (c Config) withDefaults() Config {
 		{&c.DriftPerHour, &d.DriftPerHour}, {&c.CommonModeGain, &d.CommonModeGain},
 		{&c.AmbientGain, &d.AmbientGain}, {&c.RiseAdvisory, &d.RiseAdvisory},
 		{&c.RiseWarning, &d.RiseWarning}, {&c.RiseCritical, &d.RiseCritical}, {&c.RiseNoiseZ, &d.RiseNoiseZ},
-		{&c.QuietRise, &d.QuietRise}, {&c.QuietSpan, &d.QuietSpan},
+		{&c.QuietRise, &d.QuietRise}, {&c.QuietNoiseZ, &d.QuietNoiseZ}, {&c.QuietSpan, &d.QuietSpan},
 		{&c.AccelRate, &d.AccelRate}, {&c.RunawayTemp, &d.RunawayTemp}, {&c.FastRate, &d.FastRate}, {&c.ChargeRate, &d.ChargeRate},
 		{&c.OverTempAdvisory, &d.OverTempAdvisory}, {&c.OverTempWarning, &d.OverTempWarning},
 		{&c.OverTempCritical, &d.OverTempCritical}, {&c.VoltageSag, &d.VoltageSag}, {&c.VoltageStep, &d.VoltageStep},
@@ -382,8 +393,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("detect: quiet_span must not be negative, got %g", c.QuietSpan)
 	case c.ErraticGlitches < 1:
 		return fmt.Errorf("detect: erratic_glitches must be 1 or more, got %g", c.ErraticGlitches)
-	case c.CommonModeGain < 0 || c.AmbientGain < 0 || c.DriftPerHour < 0 || c.RiseNoiseZ < 0:
-		return fmt.Errorf("detect: drift_per_hour, common_mode_gain, ambient_gain and rise_noise_z must not be negative")
+	case c.CommonModeGain < 0 || c.AmbientGain < 0 || c.DriftPerHour < 0 || c.RiseNoiseZ < 0 || c.QuietNoiseZ < 0:
+		return fmt.Errorf("detect: drift_per_hour, common_mode_gain, ambient_gain, rise_noise_z and quiet_noise_z must not be negative")
 	}
 	for k, v := range c.GasAdvisory {
 		if w, ok := c.GasWarning[k]; ok && v >= w {

@@ -52,7 +52,10 @@
 //     built up over the window (or accelerating, as self-heating does)
 //     and still building (not slowing down like an offset step through a
 //     thermistor's lag), is a warning; not within the window after a probe
-//     of the same module went silent or came back. A cell
+//     of the same module went silent or came back, nor within the fall
+//     of a module of the string standing well above it and cooling (heat
+//     it conducts), nor within the sensor's own wander
+//     (Config.QuietNoiseZ times its noise). A cell
 //     heating far from its module's thermistor shows there only as a
 //     degree or two before it vents. With two other modules or fewer, the
 //     module's neighbours holding steady will do for the median (which the

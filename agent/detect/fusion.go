@@ -13,6 +13,21 @@ import (
 // (time constants of one to four minutes) several times over.
 const afterDischarge = 20 * time.Minute
 
+// noiseBars returns the factor k by which the noise of s scales the
+// rise thresholds up (1 for a quiet sensor), and the rise at rest that
+// is a warning for s: quiet_rise so scaled, plus quiet_noise_z times the
+// noise of its smoothed temperature (how far that noise wanders over the
+// window, which a rise must pass).
+func (d *Detector) noiseBars(s *sensor) (k, quietBar float64) {
+	cfg := &d.cfg
+	k = 1.0
+	noise := s.noiseLevel(float64(cfg.Smoothing) / 1e9)
+	if nz := float64(cfg.RiseNoiseZ * noise); nz > cfg.RiseWarning {
+		k = nz / cfg.RiseWarning
+	}
+	return k, float64(k*cfg.QuietRise) + float64(cfg.QuietNoiseZ*noise)
+}
+
 // judgeUnit fuses the evidence of one subject and steps its alerts.
 func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad bool, strLvl level, strWhy string) {
 	cfg := &d.cfg
@@ -50,10 +65,7 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 			continue
 		}
 		// a noisy thermistor needs a rise beyond its own noise
-		k := 1.0
-		if nz := float64(cfg.RiseNoiseZ * s.noiseLevel(float64(cfg.Smoothing)/1e9)); nz > cfg.RiseWarning {
-			k = nz / cfg.RiseWarning
-		}
+		k, quietBar := d.noiseBars(s)
 		switch {
 		case s.refKind == refNeighbours:
 			switch {
@@ -61,12 +73,12 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 				l, w = critical, "rise"
 			case s.cusum >= float64(k*cfg.RiseWarning) && l < warning:
 				l, w = warning, "rise"
-			case (dev.quiet || (dev.roomQuiet && s.refQuiet)) && s.qrise >= float64(k*cfg.QuietRise) && l < warning:
+			case (dev.quiet || (dev.roomQuiet && s.refQuiet)) && s.qrise >= quietBar && l < warning:
 				l, w = warning, "rising at rest"
 			case s.cusum >= float64(k*cfg.RiseAdvisory) && l < advisory:
 				l, w = advisory, "rise"
 			}
-		case s.refKind == refRoom && s.info.part && dev.roomQuiet && s.qrise >= float64(k*cfg.QuietRise) && l < warning:
+		case s.refKind == refRoom && s.info.part && dev.roomQuiet && s.qrise >= quietBar && l < warning:
 			// a module (or cell) with no neighbours, at rest in a steady
 			// room, rising with the rise still building: nothing but heat
 			// inside it or against it does that (one coming in cold warms
@@ -264,7 +276,9 @@ func (d *Detector) emitRunaway(dev *device, u *unit, st string, l level, now int
 		ev["excess"] = round3(s.x)
 		ev["rise"] = round3(s.cusum)
 		if why == "rising at rest" {
+			_, bar := d.noiseBars(s)
 			ev["quiet_rise"] = round3(s.qrise)
+			ev["quiet_rise_threshold"] = round3(bar)
 			ev["grain"] = round3(s.grain)
 		}
 		ev["rate_c_per_min"] = round3(s.rate)

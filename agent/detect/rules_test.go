@@ -672,3 +672,27 @@ func TestQuietRiseTwoModules(t *testing.T) {
 		})
 	}
 }
+
+// TestQuietNoiseZConfig: a negative quiet_noise_z is refused, naming its
+// key; an omitted one takes the default.
+func TestQuietNoiseZConfig(t *testing.T) {
+	for _, c := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{QuietNoiseZ: -1}, "quiet_noise_z"},
+		{Config{QuietNoiseZ: 5}, ""},
+		{Config{}, ""},
+	} {
+		err := c.cfg.Validate()
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("quiet_noise_z %g: %v", c.cfg.QuietNoiseZ, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("quiet_noise_z %g: error %v, want one naming %s", c.cfg.QuietNoiseZ, err, c.want)
+		}
+	}
+	if got := (Config{}).withDefaults().QuietNoiseZ; got != DefaultConfig().QuietNoiseZ {
+		t.Errorf("omitted quiet_noise_z = %g, want the default %g", got, DefaultConfig().QuietNoiseZ)
+	}
+}

@@ -109,3 +109,39 @@ func TestWarmModuleNeighbour(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNoisyThermistorsAtRest runs the detector on nuisance traces whose
+// thermistors are three times as noisy as drawn (0.15-0.5 °C), with
+// quiet_rise tightened to 0.5: over half an hour such a thermistor's
+// smoothed reading wanders by half a degree, and now and then the wander
+// builds up as heat does. The rise at rest must pass the sensor's own
+// wander (quiet_noise_z times its noise) as well as quiet_rise.
+func TestNoisyThermistorsAtRest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates days of a rack")
+	}
+	for _, c := range []struct {
+		family string
+		seed   uint64
+	}{{"normal_float", 2}, {"normal_float", 10}, {"utility_outage", 2}, {"comms_loss", 5}} {
+		s, err := New(c.family, c.seed, Options{Sensors: Sensors{NoiseScale: 3}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := detect.DefaultConfig()
+		cfg.QuietRise = 0.5
+		det := detect.New(cfg)
+		_, err = s.Run(context.Background(), func(row trace.Row) error {
+			for _, e := range det.Observe(detect.Sample{Time: row.Time, Device: row.Device, Point: row.Point, Value: row.Value}) {
+				if e.Kind == detect.KindThermalRunaway && e.State != detect.StateCleared &&
+					(e.Level == detect.LevelWarning || e.Level == detect.LevelCritical) {
+					t.Errorf("%s seed %d: false %s on %s at %s: %s", c.family, c.seed, e.Level, e.Subject, e.Time.Sub(s.truth.Start), e.Message)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
