@@ -90,11 +90,10 @@ type Config struct {
 	// silent or came back, nor the part of it within the fall over the
 	// window of a module of the string standing 2 °C or more above it and
 	// cooling (heat that module conducts), and a module's neighbours
-	// standing in for the
-	// median must hold within half of quiet_rise. The
+	// standing in for the median must hold within half of quiet_rise. The
 	// threshold scales up with the sensor's noise as the rise thresholds
-	// do. A negative quiet_rise
-	// turns the rule off; quiet_window is 10m to 30m. 0.65, 30m and 0.6.
+	// do, and further by quiet_noise_z. A negative quiet_rise turns the
+	// rule off; quiet_window is 10m to 30m. 0.65, 30m and 0.6.
 	QuietRise float64 `yaml:"quiet_rise"`
 	// QuietNoiseZ raises quiet_rise, for each sensor, by this many times
 	// the noise of its smoothed temperature (as rise_noise_z measures
