@@ -289,7 +289,10 @@ func runAgent(ctx context.Context, log *slog.Logger, p Poller, pub Publisher, de
 			dropped++ // the publisher is behind; the next poll is newer anyway
 		}
 	}), poll.Options{Logger: log, Jitter: -1})
-	if err := sched.Add(poll.Target{Name: Device, Device: p, Interval: interval, Timeout: max(interval, 500*time.Millisecond)}); err != nil {
+	// the timeout does not shrink with the speed: a poll is a few Modbus
+	// round trips in wall time, slower on a loaded or emulated CPU (the
+	// armv7 binary under qemu), and a slow answer is no device failure
+	if err := sched.Add(poll.Target{Name: Device, Device: p, Interval: interval, Timeout: max(interval, 2*time.Second)}); err != nil {
 		return 0, 0, fmt.Errorf("demo: %w", err)
 	}
 	done := make(chan struct{})
