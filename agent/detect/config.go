@@ -198,7 +198,8 @@ type Config struct {
 	// lowest of the last half hour, held two minutes, with no discharge
 	// in the last two hours and the room steady, before it counts as the
 	// charger feeding an internal short: an advisory on its own, a warning
-	// with a module or cell voltage stepping down in that string; none
+	// with a module or cell voltage stepping down in that string (at once
+	// for a jump of five times FloatStep, held or not); none
 	// while the string's terminal voltage stands 1 % above its half hour
 	// before (the charger raised it). 0.2.
 	FloatStep float64 `yaml:"float_step"`

@@ -47,6 +47,7 @@ type Detector struct {
 	medBuf []float64
 	bbuf   []bool
 	fbuf   [3][]float64 // reusable buffers for medians
+	rawBuf []float64    // a voltage group's samples, for one's deviation
 	markN  uint64       // stamps units while counting those of a group
 }
 

@@ -107,9 +107,14 @@
 //     the string current steps up (Config.FloatStep over the median of the
 //     half hour before, held two minutes, no discharge in the last two
 //     hours). That alone is an advisory; with a voltage of that string
-//     stepping down it is a warning at once. Where no voltage can show
-//     which module the charger feeds, a step of five times the threshold
-//     is a warning at once by itself: on the module of a string of one
+//     stepping down it is a warning at once, and so is a jump of five
+//     times the threshold before it held two minutes. A voltage steps
+//     down when all of its own samples (not its smoothed level) of the
+//     last two minutes but one stand Config.VoltageStep and three times
+//     their noise below its offset: a stray sample near the group does
+//     not hide it, and a misread sample does not make it. Where no
+//     voltage can show which module the charger feeds, a step of five
+//     times the threshold is a warning at once by itself: on the module of a string of one
 //     (the charger holds its voltage, which has no group to step
 //     against), and on a string none of whose voltages has a group (two
 //     modules, no module voltages). No step counts, not even as an

@@ -84,6 +84,71 @@ func TestFloatStep(t *testing.T) {
 	}
 }
 
+// TestShortAtCurrentJump checks the internal-short rule when a short
+// escalates fast: the float current jumps (five times float_step) while
+// the voltage of the drained module has stood low for minutes. That is a
+// warning at once, without waiting two minutes for the step to hold.
+// Without the jump the same sag is no more than an advisory, and a module
+// voltage misread low in one sample is no sag.
+func TestShortAtCurrentJump(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		jump    float64 // current jump at the hour, A
+		sag     float64 // relative sag of module 5 from 20 minutes before
+		misread int     // samples of module 5 read 10 % low a minute after the jump
+		want    string
+	}{
+		{"jump with the module sagging: warning at once", 2, 0.003, 0, LevelWarning},
+		{"the sag alone is an advisory", 0, 0.003, 0, LevelAdvisory},
+		{"the jump alone is an advisory", 2, 0, 0, LevelAdvisory},
+		{"one misread sample is no short", 2, 0, 1, LevelAdvisory},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(11))
+			onset := 2 * time.Hour
+			evs := feed(DefaultConfig(), onset+5*time.Minute, 10*time.Second, func(at time.Duration) []Sample {
+				out := modules(at, 8, func(int) float64 { return 25 })
+				I := math.Abs(rng.NormFloat64() * 0.03)
+				if at >= onset {
+					I += c.jump
+				}
+				out = append(out, Sample{t0.Add(at), "bms-1", "battery.current", math.Round(I*10) / 10})
+				if at%(30*time.Second) != 0 {
+					return out // module voltages every 30 s
+				}
+				for m := 1; m <= 8; m++ {
+					v := 54.0
+					if m == 5 && at > onset-20*time.Minute {
+						v *= 1 - c.sag*min(1, float64(at-onset+20*time.Minute)/float64(5*time.Minute))
+					}
+					v += rng.NormFloat64() * 0.02
+					if g := at - onset - time.Minute; m == 5 && g >= 0 && g < time.Duration(c.misread)*30*time.Second {
+						v *= 0.9
+					}
+					out = append(out, Sample{t0.Add(at), "bms-1", fmt.Sprintf("battery.module.%d.voltage", m), math.Round(v*100) / 100})
+				}
+				return out
+			})
+			got, subj, e := levelOn(evs)
+			if got != c.want {
+				t.Fatalf("highest thermal_runaway level %q, want %q", got, c.want)
+			}
+			if got != LevelWarning {
+				return
+			}
+			if subj != "battery.module.5" {
+				t.Errorf("warning on %s, want battery.module.5", subj)
+			}
+			if lag := e.Time.Sub(t0.Add(onset)); lag < 0 || lag > time.Minute {
+				t.Errorf("warning %v after the jump, want within a minute", lag)
+			}
+			if !strings.Contains(e.Message, "internal short") {
+				t.Errorf("message %q does not name an internal short", e.Message)
+			}
+		})
+	}
+}
+
 // TestFloatStepLoneModule checks the internal-short rule on strings of
 // one module: the charger holds that module's voltage and it has no group
 // to step against, so a large float-current step at rest is a warning on

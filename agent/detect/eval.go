@@ -366,9 +366,9 @@ func (d *Detector) judgeBattery(dev *device, now int64, newMin bool) {
 			fall = med/g.loadMed - 1
 		}
 		if len(sc) >= 3 {
-			d.deviations(dev, sc, func(i int, med float64, _ []ranked) {
+			d.deviations(dev, sc, func(i int, med float64, part []ranked) {
 				e := sc[i]
-				d.updateDeviation(e.s, now, e.s.level/med-1, recentLoad, newMin)
+				d.updateDeviation(e.s, now, e.s.level/med-1, d.sampleDeviation(e.s, part), recentLoad, newMin)
 				d.updateLoadDeviation(e.s, dis(e.s), newMin)
 				e.s.groupFall = fall
 			})

@@ -133,15 +133,15 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 			held = math.Min(held, v.sagHeld)
 			z = math.Min(z, v.sagHeld/math.Max(v.devMAD, voltNoiseFloor))
 		}
-		if curStep > 0 && v.sagFast < 0 && now >= v.settleUntil {
+		if (curStep > 0 || curJump) && v.sagFast < 0 && now >= v.settleUntil {
 			fastHeld = math.Min(fastHeld, v.sagFast)
-			fastZ = math.Min(fastZ, v.sagFast/math.Max(v.devMAD, voltNoiseFloor))
+			fastZ = math.Min(fastZ, v.sagFast/math.Max(v.sampMAD, voltNoiseFloor))
 		}
 	}
 	stepEv := !recentLoad && held <= -cfg.VoltageStep && z <= -cfg.VoltageStepZ
 	// as corroboration of thermal evidence half the noise margin will do
 	corrEv := !recentLoad && held <= -cfg.VoltageStep && z <= -cfg.VoltageStepZ/2
-	shortEv := curStep > 0 && !recentLoad && (stepEv || (fastHeld <= -cfg.VoltageStep && fastZ <= -voltShortZ))
+	shortEv := (curStep > 0 || curJump) && !recentLoad && (stepEv || (fastHeld <= -cfg.VoltageStep && fastZ <= -voltShortZ))
 	if curJump && !recentLoad && !shortEv {
 		// a jump of the current with a voltage well below its offset in
 		// the last samples: a hard short, no time to hold for minutes
@@ -149,8 +149,11 @@ func (d *Detector) judgeUnit(dev *device, u *unit, now int64, r room, recentLoad
 			if !v.hasDev || !v.valid(now, stale) || now < v.settleUntil {
 				continue
 			}
-			dv := math.Max(v.devNow, v.devHist[len(v.devHist)-1]) - v.dev0
-			if dz := dv / math.Max(v.devMAD, voltNoiseFloor); dv <= -4*cfg.VoltageStep && dz <= -2*voltShortZ {
+			dv, ok := v.lastTwo()
+			if !ok {
+				continue
+			}
+			if dz := dv / math.Max(v.sampMAD, voltNoiseFloor); dv <= -4*cfg.VoltageStep && dz <= -voltJumpZ {
 				shortEv, held, z = true, dv, dz
 			}
 		}

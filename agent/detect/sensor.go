@@ -424,11 +424,20 @@ type voltState struct {
 	devFast float64    // deviation averaged over minutes (noise down)
 	sagMin  history    // per minute: devFast - dev0
 	sagHeld float64    // the least sag of the last minutes: a sag that held
-	sagFast float64    // the least raw deviation from dev0 over two minutes
-	rawMin  history    // per minute: devNow - dev0
-	loadMin history    // per minute under discharge: devNow
-	loadDev float64    // the least deviation under discharge held three minutes (0: none)
-	devMAD  float64    // mean absolute deviation of a sample from devFast: its noise
+	sagFast float64    // the deviation from dev0 held over two minutes (sampleHeld)
+	// the raw deviation from dev0 of the last samples (one in each
+	// eighth of shortHold at most), newest at sampN-1 (mod len), with
+	// their times: a sag held over distinct samples, not over ticks that
+	// repeat one sample
+	sampDev   [8]float64
+	sampT     [8]int64
+	sampN     int
+	lastSampT int64
+	sampMAD   float64 // mean absolute deviation of those samples from devFast
+	rawMin    history // per minute: devNow - dev0
+	loadMin   history // per minute under discharge: devNow
+	loadDev   float64 // the least deviation under discharge held three minutes (0: none)
+	devMAD    float64 // mean absolute deviation of a sample from devFast: its noise
 	// the highest of sagMin's last voltHold minutes, rawMin's last two and
 	// loadMin's last three (set once a minute; OK when all were valid)
 	sagPast, rawPast, loadPast       float64
