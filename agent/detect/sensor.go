@@ -438,9 +438,10 @@ type voltState struct {
 	loadMin   history // per minute under discharge: devNow
 	loadDev   float64 // the least deviation under discharge held three minutes (0: none)
 	devMAD    float64 // mean absolute deviation of a sample from devFast: its noise
-	// the highest of sagMin's last voltHold minutes, rawMin's last two and
-	// loadMin's last three (set once a minute; OK when all were valid)
-	sagPast, rawPast, loadPast       float64
+	// the highest of sagMin's last voltHold minutes and loadMin's last
+	// three (set once a minute; OK when all were valid, and rawPastOK when
+	// rawMin's last two were)
+	sagPast, loadPast                float64
 	groupFall                        float64 // the group's fall since its discharge began
 	sagPastOK, rawPastOK, loadPastOK bool
 	// compared: it has been within its group's range, compared with it

@@ -87,9 +87,10 @@ func (d *Detector) updateDeviation(s *sensor, now int64, dv, sdv float64, recent
 		} else {
 			s.sagPastOK = false
 		}
-		// the raw samples against the offset, held two minutes: a step
+		// whether the last two minutes were all at rest and settled: a
+		// sag held over samples counts only then
 		s.rawMin.push(s.devNow-s.dev0, !recentLoad && now >= s.settleUntil)
-		s.rawPast, s.rawPastOK = s.rawMin.maxOver(2)
+		_, s.rawPastOK = s.rawMin.maxOver(2)
 	}
 	// a sag counts once it held for voltHold minutes
 	s.sagHeld = 0
