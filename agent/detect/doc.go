@@ -114,10 +114,10 @@
 //     their noise below its offset: a stray sample near the group does
 //     not hide it, and a misread sample does not make it. Where no
 //     voltage can show which module the charger feeds, a step of five
-//     times the threshold is a warning at once by itself: on the module of a string of one
-//     (the charger holds its voltage, which has no group to step
-//     against), and on a string none of whose voltages has a group (two
-//     modules, no module voltages). No step counts, not even as an
+//     times the threshold is a warning at once by itself: on the module
+//     of a string of one (the charger holds its voltage, which has no
+//     group to step against), and on a string none of whose voltages has
+//     a group (two modules, no module voltages). No step counts, not even as an
 //     advisory, while the string's terminal voltage stands raised above
 //     its half hour before (the charger raised it: an equalising or
 //     top-up charge).

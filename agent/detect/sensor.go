@@ -434,7 +434,7 @@ type voltState struct {
 	sampN     int
 	lastSampT int64
 	sampMAD   float64 // mean absolute deviation of those samples from devFast
-	rawMin    history // per minute: devNow - dev0
+	rawMin    history // per minute: devNow - dev0 (only whether each minute was valid is read)
 	loadMin   history // per minute under discharge: devNow
 	loadDev   float64 // the least deviation under discharge held three minutes (0: none)
 	devMAD    float64 // mean absolute deviation of a sample from devFast: its noise

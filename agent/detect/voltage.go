@@ -99,11 +99,11 @@ func (d *Detector) updateDeviation(s *sensor, now int64, dv, sdv float64, recent
 	}
 	if !math.IsNaN(sdv) {
 		// a new sample for the ring
-		lt, raw := s.lastT, sdv
+		lt := s.lastT
 		k := s.sampN % len(s.sampDev)
-		s.sampDev[k], s.sampT[k] = raw-s.dev0, lt
+		s.sampDev[k], s.sampT[k] = sdv-s.dev0, lt
 		// and its noise, which the smoothed level's (devMAD) understates
-		switch e := abs(raw - s.devFast); {
+		switch e := abs(sdv - s.devFast); {
 		case s.sampN == 0:
 			s.sampMAD = e
 		case noiseTau > 0:
@@ -144,7 +144,7 @@ func (s *voltState) sampleDue(lastT int64) bool {
 // the next would look like two, and a move of the whole group would
 // stand out of the levels until they caught up.
 func (d *Detector) sampleDeviation(s *sensor, part []ranked) float64 {
-	if s.voltState == nil || !s.hasDev || s.nanRun > 0 || !s.sampleDue(s.lastT) {
+	if !s.hasDev || s.nanRun > 0 || !s.sampleDue(s.lastT) {
 		return math.NaN()
 	}
 	buf := d.rawBuf[:0]
